@@ -1,0 +1,261 @@
+// Package jobs is the render engine: a state machine persisted in SQLite that submits each render to
+// Viggle once, follows it to the end and hands the result to a Notifier once.
+//
+// The order of durable steps is the whole point of this package:
+//
+//		queued → submitting → running → complete → delivering → delivered
+//		                    ↘ failed / interrupted   ↘ failed / cancelled   ↘ undeliverable
+//
+//	  - the row is written in state submitting before the POST, and the Viggle job id right after it;
+//	    a job found in submitting after a crash is never resubmitted: it becomes interrupted;
+//	  - polls and downloads are safe to repeat, so after a crash they simply start again;
+//	  - a delivery is recorded only after the Notifier returned, so a crash repeats it rather than skip it;
+//	  - one process works on a job at a time (a lease in the row), and each process only resumes jobs of
+//	    its own origin (the bot its Discord jobs, `render --resume` its terminal jobs).
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/viggle-bot/viggle-bot/spec"
+	"github.com/viggle-bot/viggle-bot/store"
+)
+
+// Errors returned to callers.
+var (
+	ErrNotOwner = errors.New("jobs: only the job's owner may do that")
+	// ErrWrongOrigin is returned when a process is asked to work on a job of another origin.
+	ErrWrongOrigin = errors.New("jobs: the job belongs to another origin")
+)
+
+// Options configure an Engine. Zero values take the defaults documented on each field.
+type Options struct {
+	Origin        store.Origin  // required: the jobs this engine creates and resumes
+	PollInterval  time.Duration // between status polls of one job; default 3s
+	RenderTimeout time.Duration // wall time from submission; default 2h
+	LeaseTTL      time.Duration // default 60s; renewed at half-life
+	Workers       int           // concurrent job steps in the background scheduler; default 16
+	// MaxNotFound is how many 404 answers in a row to a status poll fail the job; default 5.
+	MaxNotFound int
+	// MaxDownload caps a download when the job has no upload limit; default 2 GiB.
+	MaxDownload int64
+	// MaxDeliveryAttempts before a job becomes undeliverable; default 5.
+	MaxDeliveryAttempts int
+	// SubmitTimeout bounds one POST /api/render. The POST is not abandoned when the caller's context is
+	// cancelled (a Ctrl-C or shutdown would otherwise lose a paid render's id); default 2m.
+	SubmitTimeout time.Duration
+	WorkDir       string           // where downloads are written; default os.TempDir()
+	Now           func() time.Time // the clock used for deadlines and timestamps; default time.Now
+	Logger        *slog.Logger
+	// Hook, when set, is called at named points of a job's life (see the Point constants). Tests use it
+	// to crash a process at an exact step; production leaves it nil.
+	Hook func(point string, j *store.Job)
+}
+
+// Named points passed to Options.Hook.
+const (
+	PointSubmitting = "submitting" // the submitting row is committed; the POST has not been sent
+	PointPosted     = "posted"     // the POST returned; the Viggle job id is not saved yet
+	PointPolled     = "polled"     // a status poll was saved
+	PointDelivering = "delivering" // the video is downloaded; the Notifier has not been called
+	PointDelivered  = "delivered"  // the Notifier returned; the delivery is not recorded yet
+)
+
+func (o *Options) defaults() {
+	if o.PollInterval <= 0 {
+		o.PollInterval = 3 * time.Second
+	}
+	if o.RenderTimeout <= 0 {
+		o.RenderTimeout = 2 * time.Hour
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 60 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.MaxNotFound <= 0 {
+		o.MaxNotFound = 5
+	}
+	if o.MaxDownload <= 0 {
+		o.MaxDownload = 2 << 30
+	}
+	if o.MaxDeliveryAttempts <= 0 {
+		o.MaxDeliveryAttempts = 5
+	}
+	if o.SubmitTimeout <= 0 {
+		o.SubmitTimeout = 2 * time.Minute
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = os.TempDir()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine runs render jobs. It is safe for concurrent use.
+type Engine struct {
+	store    Store
+	viggle   Viggle
+	notifier Notifier
+	opts     Options
+	log      *slog.Logger
+	owner    string // this process's lease identity
+
+	sched *scheduler
+	once  sync.Once
+}
+
+// New returns an engine. Call Start to run background jobs (the bot) or Run to drive one job in the
+// caller's goroutine (the terminal).
+func New(st Store, vg Viggle, n Notifier, opts Options) (*Engine, error) {
+	if opts.Origin != store.OriginTerminal && opts.Origin != store.OriginDiscord {
+		return nil, fmt.Errorf("jobs: unknown origin %q", opts.Origin)
+	}
+	opts.defaults()
+	if err := os.MkdirAll(opts.WorkDir, 0o700); err != nil {
+		return nil, fmt.Errorf("jobs: create work dir: %w", err)
+	}
+	e := &Engine{store: st, viggle: vg, notifier: n, opts: opts, log: opts.Logger, owner: newLeaseOwner()}
+	return e, nil
+}
+
+// NewJob is what a caller knows about a render it wants.
+type NewJob struct {
+	ID               string // optional: a NewID chosen in advance (the terminal names its file after it)
+	OwnerID          string
+	GuildID          string
+	ChannelID        string
+	InteractionID    string
+	InteractionToken string
+	TokenExpiresAt   time.Time
+	UploadLimit      int64  // bytes; 0 = no limit (the terminal)
+	Target           string // terminal: output file
+	Request          spec.Request
+}
+
+// Create validates the request and writes the job row (state queued). Nothing is sent to Viggle.
+func (e *Engine) Create(ctx context.Context, nj NewJob) (*store.Job, error) {
+	if err := nj.Request.Validate(); err != nil {
+		return nil, err
+	}
+	if nj.OwnerID == "" {
+		return nil, errors.New("jobs: create: no owner")
+	}
+	if nj.ID == "" {
+		nj.ID = NewID()
+	}
+	now := e.opts.Now()
+	j := &store.Job{
+		ID:               nj.ID,
+		Origin:           e.opts.Origin,
+		OwnerID:          nj.OwnerID,
+		GuildID:          nj.GuildID,
+		ChannelID:        nj.ChannelID,
+		InteractionID:    nj.InteractionID,
+		InteractionToken: nj.InteractionToken,
+		TokenExpiresAt:   nj.TokenExpiresAt,
+		UploadLimit:      nj.UploadLimit,
+		Target:           nj.Target,
+		Request:          nj.Request,
+		State:            store.StateQueued,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+	if err := e.store.Insert(ctx, j); err != nil {
+		return nil, fmt.Errorf("jobs: create: %w", err)
+	}
+	return j, nil
+}
+
+// Get returns the job's row.
+func (e *Engine) Get(ctx context.Context, id string) (*store.Job, error) {
+	j, err := e.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: get %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// claim takes the job's lease for this process, taking over a lease whose holder is known dead.
+func (e *Engine) claim(ctx context.Context, id string) (*store.Job, error) {
+	j, err := e.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: claim %s: %w", id, err)
+	}
+	if j.Origin != e.opts.Origin {
+		return nil, fmt.Errorf("jobs: claim %s: %w", id, ErrWrongOrigin)
+	}
+	now := e.opts.Now()
+	takeover := ""
+	if j.LeaseOwner != "" && j.LeaseOwner != e.owner && leaseHolderDead(j.LeaseOwner, e.owner) {
+		takeover = j.LeaseOwner
+	}
+	j, err = e.store.Claim(ctx, id, e.owner, now, now.Add(e.opts.LeaseTTL), takeover)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: claim %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// release gives the lease back so that another process may resume the job at once.
+func (e *Engine) release(j *store.Job) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.store.Release(ctx, j.ID, e.owner); err != nil {
+		e.log.Warn("release lease", "job", j.ID, "err", err)
+	}
+}
+
+// Run drives one job to its end in the caller's goroutine and returns the job as it ended. When ctx is
+// cancelled the job is left resumable (lease released) and ctx's error is returned. A delivery that
+// fails (for the terminal: disk or download) returns a *DeliveryError with the job left resumable.
+func (e *Engine) Run(ctx context.Context, id string) (*store.Job, error) {
+	j, err := e.claim(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(j)
+	for {
+		next, done, err := e.advance(ctx, j)
+		if err != nil {
+			return j, err
+		}
+		if done {
+			return j, nil
+		}
+		if next <= 0 {
+			continue
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return j, fmt.Errorf("jobs: run %s: %w", id, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// DeliveryError reports that a finished render could not be handed over (for the terminal: written to
+// its file). The job stays resumable.
+type DeliveryError struct {
+	JobID string
+	Err   error
+}
+
+func (e *DeliveryError) Error() string {
+	return fmt.Sprintf("deliver job %s: %v", e.JobID, e.Err)
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }

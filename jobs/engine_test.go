@@ -1,0 +1,452 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/spec"
+	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+)
+
+func videoBytes(t testing.TB, size int64) []byte {
+	t.Helper()
+	b, err := io.ReadAll(viggletest.Video(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRunDeliversOnce(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 4, VideoSize: 64 << 10}})
+	e := h.engine(t)
+	j := h.create(t, e, request(t, "scene_ok", "person_a=char_x, person_b=char_x"))
+
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateDelivered || got.DeliveredAt.IsZero() || got.ClosedAt.IsZero() {
+		t.Fatalf("job ended %s (delivered %v closed %v), want delivered", got.State, got.DeliveredAt, got.ClosedAt)
+	}
+	row := h.get(t, j.ID)
+	if row.State != store.StateDelivered || row.ViggleJobID == "" || row.Delivery != "test" || row.VideoSize != 64<<10 {
+		t.Fatalf("row = %s viggle=%q delivery=%q size=%d", row.State, row.ViggleJobID, row.Delivery, row.VideoSize)
+	}
+	done := h.rec.wait(t, "done", j.ID, nil)
+	if !bytes.Equal(done.Data, videoBytes(t, 64<<10)) {
+		t.Fatalf("delivered %d bytes, not the fake's video", len(done.Data))
+	}
+	if n := h.rec.count("done", j.ID); n != 1 {
+		t.Fatalf("delivered %d times, want 1", n)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs, want 1", n)
+	}
+	var post *viggletest.Request
+	for _, r := range h.fake.Requests() {
+		if r.Method == "POST" {
+			post = &r
+		}
+		if got := r.Header.Get("Authorization"); r.Path != "" && strings.HasPrefix(r.Path, "/api/") && got != "Bearer "+testKey {
+			t.Errorf("%s %s: Authorization %q", r.Method, r.Path, got)
+		}
+	}
+	if post == nil {
+		t.Fatal("no POST recorded")
+	}
+	if post.Form.Get("scene_id") != "scene_ok" {
+		t.Errorf("scene_id = %q", post.Form.Get("scene_id"))
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(post.Form.Get("character_mapping")), &m); err != nil {
+		t.Fatalf("character_mapping %q: %v", post.Form.Get("character_mapping"), err)
+	}
+	if len(m) != 2 || m["person_a"] != "char_x" || m["person_b"] != "char_x" {
+		t.Errorf("character_mapping = %v, want exactly the two pairs", m)
+	}
+	for _, f := range []string{"background_mode", "bg_color", "fast", "model"} {
+		if _, ok := post.Form[f]; ok {
+			t.Errorf("field %s sent but not given", f)
+		}
+	}
+	// Progress is reported in order and ends at 100 %.
+	last := -1
+	for _, ev := range h.rec.events {
+		if ev.Kind == "progress" && ev.Job.ID == j.ID {
+			if ev.Job.Progress < last {
+				t.Errorf("progress went back from %d to %d", last, ev.Job.Progress)
+			}
+			last = ev.Job.Progress
+		}
+	}
+	if last != 100 {
+		t.Errorf("last progress %d, want 100", last)
+	}
+}
+
+func TestOptionsSentAndMaskDelivered(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_t": {Polls: 2}})
+	e := h.engine(t)
+	req, err := spec.NewRequest("scene_t", "person_a=char_x", "transparent", "", true, "V3_Preview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := h.create(t, e, req)
+	if _, err := e.Run(t.Context(), j.ID); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	done := h.rec.wait(t, "done", j.ID, nil)
+	if len(done.Mask) == 0 || done.V.MaskURL == "" {
+		t.Fatalf("transparent render delivered no mask (url %q)", done.V.MaskURL)
+	}
+	for _, r := range h.fake.Requests() {
+		if r.Method != "POST" {
+			continue
+		}
+		if r.Form.Get("background_mode") != "transparent" || r.Form.Get("fast") != "true" || r.Form.Get("model") != "V3_Preview" {
+			t.Errorf("form = %v", r.Form)
+		}
+	}
+}
+
+func TestFailureWithCode(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{
+		"scene_bad": {Polls: 2, FailCode: "CS-UORC01-009", FailMessage: "could not track a person"},
+	})
+	e := h.engine(t)
+	j := h.create(t, e, request(t, "scene_bad", "person_a=char_x"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateFailed || got.ErrorCode != "CS-UORC01-009" || !strings.Contains(got.ErrorMessage, "could not track") {
+		t.Fatalf("ended %s %q %q", got.State, got.ErrorCode, got.ErrorMessage)
+	}
+	ev := h.rec.wait(t, "failed", j.ID, nil)
+	if ev.Job.ViggleJobID == "" {
+		t.Error("failure reported without the Viggle job id")
+	}
+	if n := h.rec.count("failed", j.ID); n != 1 {
+		t.Errorf("told %d times", n)
+	}
+	if row := h.get(t, j.ID); row.ClosedAt.IsZero() {
+		t.Error("failed job not closed after telling the owner")
+	}
+}
+
+func TestSubmitRefusedCostsNothing(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{
+		"scene_poor": {SubmitStatus: 402, SubmitCode: "CS-UORC01-008", SubmitMessage: "Insufficient credits"},
+	})
+	e := h.engine(t)
+	j := h.create(t, e, request(t, "scene_poor", "person_a=char_x"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateFailed || got.ErrorCode != "CS-UORC01-008" || got.ViggleJobID != "" {
+		t.Fatalf("ended %s code %q viggle %q", got.State, got.ErrorCode, got.ViggleJobID)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs after a refusal, want 1 (never retried)", n)
+	}
+	if !strings.Contains(jobs.Advice(got.ErrorCode), "credits") {
+		t.Errorf("advice for no credits: %q", jobs.Advice(got.ErrorCode))
+	}
+}
+
+func TestFlakyPollsSurvived(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{
+		"scene_flaky": {Polls: 3, PollErrors: []int{429, 503, viggletest.Malformed, 502, 503, viggletest.Malformed}, RetryAfter: "0"},
+	})
+	e := h.engine(t)
+	j := h.create(t, e, request(t, "scene_flaky", "person_a=char_x"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateDelivered {
+		t.Fatalf("ended %s (%s)", got.State, got.ErrorMessage)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs", n)
+	}
+}
+
+func TestNotFoundRepeatedlyFails(t *testing.T) {
+	nf := viggletest.NotFound
+	h := newHarness(t, map[string]viggletest.Scenario{
+		"scene_lost": {Polls: 50, PollErrors: []int{nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf, nf}},
+	})
+	e := h.engine(t, func(o *jobs.Options) { o.MaxNotFound = 3 })
+	j := h.create(t, e, request(t, "scene_lost", "person_a=char_x"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateFailed || got.ErrorCode != jobs.CodeNotFound {
+		t.Fatalf("ended %s %q", got.State, got.ErrorCode)
+	}
+}
+
+func TestRenderTimeoutCancelsAtViggle(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_stuck": {Stuck: true}})
+	var polled atomic.Int32
+	e := h.engine(t, func(o *jobs.Options) {
+		o.RenderTimeout = 2 * time.Hour
+		o.Hook = func(point string, j *store.Job) {
+			// The test's clock jumps past RENDER_TIMEOUT once the job is running at Viggle.
+			if point == jobs.PointPolled && polled.Add(1) == 1 {
+				h.clock.Advance(2*time.Hour + time.Second)
+			}
+		}
+	})
+	j := h.create(t, e, request(t, "scene_stuck", "person_a=char_x"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateFailed || got.ErrorCode != jobs.CodeTimeout || !strings.Contains(got.ErrorMessage, "2h0m0s") {
+		t.Fatalf("ended %s %q %q", got.State, got.ErrorCode, got.ErrorMessage)
+	}
+	if n := h.fake.Count("DELETE", "/api/render/"); n != 1 {
+		t.Fatalf("%d DELETEs, want 1 (cancel for the refund)", n)
+	}
+}
+
+func TestOverdueJobFoundAtStartIsPolledOnce(t *testing.T) {
+	// A job that completed at Viggle while the process was down longer than RENDER_TIMEOUT is delivered,
+	// not cancelled: it is paid for. The fake's progress follows the test's clock.
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_hour": {Duration: time.Hour}})
+	first := h.engine(t)
+	j := h.create(t, first, request(t, "scene_hour", "person_a=char_x"))
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() {
+		_, err := first.Run(ctx, j.ID)
+		ran <- err
+	}()
+	h.waitState(t, j.ID, store.StateRunning)
+	cancel() // the process stops while the render runs
+	if err := <-ran; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v, want context.Canceled", err)
+	}
+	if row := h.get(t, j.ID); row.State != store.StateRunning || row.LeaseOwner != "" {
+		t.Fatalf("after stop: state %s lease %q, want running and released", row.State, row.LeaseOwner)
+	}
+	h.clock.Advance(3 * time.Hour) // down for longer than RENDER_TIMEOUT (2h)
+	got, err := h.engine(t).Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if got.State != store.StateDelivered {
+		t.Fatalf("overdue but complete job ended %s %q", got.State, got.ErrorCode)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs across the restart, want 1", n)
+	}
+	if n := h.fake.Count("DELETE", "/api/render/"); n != 0 {
+		t.Fatalf("%d DELETEs for a complete job", n)
+	}
+}
+
+func TestOutcomeUnknownIsNotResubmitted(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 2}})
+	release := h.fake.Hold()
+	defer release()
+	e := h.engine(t, func(o *jobs.Options) { o.SubmitTimeout = 200 * time.Millisecond })
+	j := h.create(t, e, request(t, "scene_ok", "person_a=char_x"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got.State != store.StateInterrupted || !strings.Contains(got.ErrorMessage, "may have started") {
+		t.Fatalf("ended %s %q, want interrupted", got.State, got.ErrorMessage)
+	}
+	h.rec.wait(t, "interrupted", j.ID, nil)
+	release()
+	// Running it again changes nothing and sends nothing.
+	again, err := h.engine(t).Run(t.Context(), j.ID)
+	if err != nil || again.State != store.StateInterrupted {
+		t.Fatalf("second run: %v %v", again.State, err)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs, want 1", n)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{
+		"scene_stuck": {Stuck: true},
+		"scene_ok":    {Polls: 1},
+	})
+	e := h.engine(t)
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+
+	j := h.create(t, e, request(t, "scene_stuck", "person_a=char_x"))
+	if err := e.Enqueue(t.Context(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, j.ID, store.StateRunning)
+
+	if _, err := e.Cancel(t.Context(), j.ID, "mallory"); !errors.Is(err, jobs.ErrNotOwner) {
+		t.Fatalf("cancel by another user: %v, want ErrNotOwner", err)
+	}
+	if n := h.fake.Count("DELETE", "/api/render/"); n != 0 {
+		t.Fatalf("a refused cancel sent %d DELETEs", n)
+	}
+	res, err := e.Cancel(t.Context(), j.ID, "alice")
+	if err != nil || res != jobs.CancelRequested {
+		t.Fatalf("cancel by the owner: %v %v", res, err)
+	}
+	h.rec.wait(t, "cancelled", j.ID, nil)
+	row := h.waitState(t, j.ID, store.StateCancelled)
+	if row.CancelRequestedBy != "alice" {
+		t.Errorf("cancel requested by %q", row.CancelRequestedBy)
+	}
+	if n := h.fake.Count("DELETE", "/api/render/"); n != 1 {
+		for _, r := range h.fake.Requests() {
+			t.Logf("%s %s", r.Method, r.Path)
+		}
+		t.Fatalf("%d DELETEs, want 1", n)
+	}
+
+	// After completion it is too late.
+	done := h.create(t, e, request(t, "scene_ok", "person_a=char_x"))
+	if err := e.Enqueue(t.Context(), done.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, done.ID, store.StateDelivered)
+	if res, err := e.Cancel(t.Context(), done.ID, "alice"); err != nil || res != jobs.CancelTooLate {
+		t.Fatalf("cancel after delivery: %v %v, want too late", res, err)
+	}
+}
+
+func TestCancelBeforeSubmitSendsNothing(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	e := h.engine(t)
+	j := h.create(t, e, request(t, "scene_ok", "person_a=char_x"))
+	if res, err := e.Cancel(t.Context(), j.ID, "alice"); err != nil || res != jobs.CancelRequested {
+		t.Fatalf("cancel queued: %v %v", res, err)
+	}
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil || got.State != store.StateCancelled {
+		t.Fatalf("run: %v %v", got.State, err)
+	}
+	if n := h.fake.Creates(); n != 0 {
+		t.Fatalf("%d POSTs for a job cancelled before submission", n)
+	}
+}
+
+func TestCancelWhileSubmitting(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_stuck": {Stuck: true}})
+	release := h.fake.Hold()
+	e := h.engine(t)
+	j := h.create(t, e, request(t, "scene_stuck", "person_a=char_x"))
+	type result struct {
+		j   *store.Job
+		err error
+	}
+	ran := make(chan result, 1)
+	go func() {
+		j, err := e.Run(t.Context(), j.ID)
+		ran <- result{j, err}
+	}()
+	select {
+	case <-h.fake.Held():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the POST never arrived")
+	}
+	res, err := e.Cancel(t.Context(), j.ID, "alice")
+	if err != nil || res != jobs.CancelPending {
+		t.Fatalf("cancel while submitting: %v %v, want pending", res, err)
+	}
+	release()
+	r := <-ran
+	if r.err != nil || r.j.State != store.StateCancelled {
+		t.Fatalf("run: %v %v, want cancelled", r.j.State, r.err)
+	}
+	if n := h.fake.Count("DELETE", "/api/render/"); n != 1 {
+		t.Fatalf("%d DELETEs, want 1", n)
+	}
+}
+
+func TestSchedulerRunsManyJobsOnce(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 3}})
+	e := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord; o.Workers = 4 })
+	var ids []string
+	for range 25 {
+		j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g1", Request: request(t, "scene_ok", "person_a=char_x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	if err := e.Start(t.Context()); err != nil { // resumes all unfinished jobs of the origin
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	for _, id := range ids {
+		h.rec.wait(t, "done", id, nil)
+		h.waitState(t, id, store.StateDelivered)
+	}
+	for _, id := range ids {
+		if n := h.rec.count("done", id); n != 1 {
+			t.Errorf("job %s delivered %d times", id, n)
+		}
+	}
+	if n := h.fake.Creates(); n != len(ids) {
+		t.Fatalf("%d POSTs for %d jobs", n, len(ids))
+	}
+}
+
+func TestDeliveryRetriedThenUndeliverable(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	h.rec.doneErr = errors.New("discord is down")
+	e := h.engine(t, func(o *jobs.Options) { o.MaxDeliveryAttempts = 3; o.Origin = store.OriginDiscord })
+	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", Request: request(t, "scene_ok", "person_a=char_x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	row := h.waitState(t, j.ID, store.StateUndeliverable)
+	if row.Attempts != 3 || row.VideoURL == "" || row.ClosedAt.IsZero() {
+		t.Fatalf("undeliverable row: attempts %d url %q closed %v", row.Attempts, row.VideoURL, row.ClosedAt)
+	}
+}
+
+func TestResumeOnlyOwnOrigin(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	term := h.engine(t)
+	tj := h.create(t, term, request(t, "scene_ok", "person_a=char_x"))
+	bot := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord })
+	if _, err := bot.Run(t.Context(), tj.ID); !errors.Is(err, jobs.ErrWrongOrigin) {
+		t.Fatalf("bot ran a terminal job: %v", err)
+	}
+	if err := bot.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bot.Stop(context.Background()) })
+	if n := bot.Active(); n != 0 {
+		t.Fatalf("bot resumed %d terminal jobs", n)
+	}
+	if h.get(t, tj.ID).State != store.StateQueued {
+		t.Fatal("terminal job touched by the bot")
+	}
+}

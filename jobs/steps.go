@@ -1,0 +1,493 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/viggle-bot/viggle-bot/spec"
+	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/viggle"
+)
+
+// Error codes the bot itself sets in a job's error_code (Viggle's own codes look like CS-…).
+const (
+	CodeTimeout  = "RENDER_TIMEOUT" // RENDER_TIMEOUT passed; the job was cancelled at Viggle
+	CodeNotSent  = "NOT_SENT"       // Viggle could not be reached; nothing was sent
+	CodeNotFound = "JOB_NOT_FOUND"  // Viggle answered 404 to several status polls in a row
+)
+
+// advance performs the next step of j and says when to call again. done means the job needs no more
+// work from anybody. j is updated in place and always equals its committed row.
+func (e *Engine) advance(ctx context.Context, j *store.Job) (next time.Duration, done bool, err error) {
+	if err := e.renewLease(ctx, j); err != nil {
+		return 0, false, err
+	}
+	switch j.State {
+	case store.StateQueued:
+		return e.submit(ctx, j)
+	case store.StateSubmitting:
+		// Only a crashed process leaves a row here: the POST may or may not have reached Viggle.
+		return e.end(ctx, j, store.StateInterrupted, "",
+			"The bot stopped while sending this render to Viggle, so it may have started there (and may use credits). It was not sent again.")
+	case store.StateRunning:
+		return e.poll(ctx, j)
+	case store.StateComplete, store.StateDelivering:
+		return e.deliver(ctx, j)
+	case store.StateFailed, store.StateCancelled, store.StateInterrupted:
+		return e.tell(ctx, j)
+	case store.StateDelivered, store.StateUndeliverable:
+		if j.ClosedAt.IsZero() {
+			from := j.State
+			j.ClosedAt = e.opts.Now()
+			if err := e.save(ctx, j, from); err != nil {
+				return 0, false, err
+			}
+		}
+		return 0, true, nil
+	}
+	return 0, false, fmt.Errorf("jobs: job %s: unknown state %q", j.ID, j.State)
+}
+
+// save commits j, whose committed state was from.
+func (e *Engine) save(ctx context.Context, j *store.Job, from store.State) error {
+	if err := e.store.Update(ctx, j, from); err != nil {
+		return fmt.Errorf("jobs: save job %s (%s→%s): %w", j.ID, from, j.State, err)
+	}
+	return nil
+}
+
+// renewLease extends the lease at its half-life. The fresh row also brings in what other parties wrote
+// (a cancel request).
+func (e *Engine) renewLease(ctx context.Context, j *store.Job) error {
+	now := e.opts.Now()
+	if j.LeaseOwner == e.owner && j.LeaseExpiresAt.Sub(now) > e.opts.LeaseTTL/2 {
+		return nil
+	}
+	fresh, err := e.store.Claim(ctx, j.ID, e.owner, now, now.Add(e.opts.LeaseTTL), "")
+	if err != nil {
+		return fmt.Errorf("jobs: renew lease of %s: %w", j.ID, err)
+	}
+	*j = *fresh
+	return nil
+}
+
+func (e *Engine) hook(point string, j *store.Job) {
+	if e.opts.Hook != nil {
+		e.opts.Hook(point, j)
+	}
+}
+
+func (e *Engine) progress(ctx context.Context, j *store.Job) {
+	if err := e.notifier.Progress(ctx, *j); err != nil {
+		e.log.Debug("progress notification failed", "job", j.ID, "err", err)
+	}
+}
+
+// durable returns a context for steps that must finish even when ctx is cancelled (the POST and the
+// commit of its answer): cancelling them would lose a paid render's id.
+func durable(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
+}
+
+func renderRequest(r spec.Request) viggle.RenderRequest {
+	return viggle.RenderRequest{
+		SceneID:          r.SceneID,
+		CharacterMapping: r.MappingJSON(),
+		BackgroundMode:   r.Background,
+		BGColor:          r.BGColor,
+		Fast:             r.Fast,
+		Model:            r.Model,
+	}
+}
+
+// submit sends the render to Viggle, exactly once: the row says submitting before the POST, and the
+// Viggle job id is committed right after it.
+func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	if !j.CancelRequestedAt.IsZero() {
+		return e.end(ctx, j, store.StateCancelled, "", "Cancelled before it was sent to Viggle; no credits were used.")
+	}
+	j.State = store.StateSubmitting
+	if err := e.save(ctx, j, store.StateQueued); err != nil {
+		return 0, false, err
+	}
+	if !j.CancelRequestedAt.IsZero() { // asked while we were committing (Update returns the cancel fields)
+		return e.end(ctx, j, store.StateCancelled, "", "Cancelled before it was sent to Viggle; no credits were used.")
+	}
+	e.hook(PointSubmitting, j)
+	e.progress(ctx, j)
+
+	pctx, cancel := durable(ctx, e.opts.SubmitTimeout)
+	defer cancel()
+	sub, err := e.viggle.CreateRender(pctx, renderRequest(j.Request))
+	e.hook(PointPosted, j)
+	if err != nil {
+		var apiErr *viggle.APIError
+		switch {
+		case errors.As(err, &apiErr):
+			msg := apiErr.Message
+			if msg == "" {
+				msg = fmt.Sprintf("Viggle refused the render (HTTP %d %s).", apiErr.HTTPStatus, http.StatusText(apiErr.HTTPStatus))
+			}
+			e.log.Info("viggle refused the render", "job", j.ID, "http_status", apiErr.HTTPStatus, "code", apiErr.Code)
+			return e.endDurable(ctx, j, store.StateFailed, apiErr.Code, msg)
+		case errors.Is(err, viggle.ErrNotSent):
+			e.log.Warn("render not sent", "job", j.ID, "err", err)
+			return e.endDurable(ctx, j, store.StateFailed, CodeNotSent,
+				"Viggle could not be reached, so the render was not sent and no credits were used. Try again in a moment.")
+		default:
+			e.log.Error("render outcome unknown", "job", j.ID, "err", err)
+			return e.endDurable(ctx, j, store.StateInterrupted, "",
+				"The render was sent to Viggle but no answer came back, so it may have started there (and may use credits). It was not sent again.")
+		}
+	}
+	now := e.opts.Now()
+	j.State = store.StateRunning
+	j.ViggleJobID = sub.JobID
+	j.ViggleStatus = sub.Status
+	if j.ViggleStatus == "" {
+		j.ViggleStatus = string(viggle.StatusQueued)
+	}
+	j.SubmittedAt = now
+	sctx, cancelSave := durable(ctx, 30*time.Second)
+	defer cancelSave()
+	if err := e.save(sctx, j, store.StateSubmitting); err != nil {
+		// The render is running at Viggle but we could not record it: say so loudly, with its id.
+		e.log.Error("viggle accepted the render but its id could not be saved", "job", j.ID, "viggle_job_id", sub.JobID, "err", err)
+		return 0, false, err
+	}
+	e.log.Info("render submitted", "job", j.ID, "viggle_job_id", j.ViggleJobID)
+	e.progress(ctx, j)
+
+	// A cancel that arrived while the POST was in flight is carried out now. Update returned the cancel
+	// fields as they were at the submitting→running commit: a cancel requested after it saw the job
+	// running and sent the DELETE itself, so exactly one party sends it.
+	if !j.CancelRequestedAt.IsZero() {
+		if err := e.viggle.CancelRender(sctx, j.ViggleJobID); err != nil {
+			e.log.Warn("cancel after submit failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+		}
+		return 0, false, nil // poll at once to confirm
+	}
+	return e.opts.PollInterval, false, nil
+}
+
+// end moves j to a final outcome that the owner must be told about, then tells them.
+func (e *Engine) end(ctx context.Context, j *store.Job, to store.State, code, msg string) (time.Duration, bool, error) {
+	from := j.State
+	j.State = to
+	j.ErrorCode = code
+	j.ErrorMessage = msg
+	if to == store.StateFailed || to == store.StateCancelled {
+		j.CompletedAt = e.opts.Now()
+	}
+	if err := e.save(ctx, j, from); err != nil {
+		return 0, false, err
+	}
+	e.log.Info("job ended", "job", j.ID, "state", to, "code", code)
+	return e.tell(ctx, j)
+}
+
+// endDurable is end for outcomes of the POST, which must be committed even during shutdown.
+func (e *Engine) endDurable(ctx context.Context, j *store.Job, to store.State, code, msg string) (time.Duration, bool, error) {
+	dctx, cancel := durable(ctx, 30*time.Second)
+	defer cancel()
+	next, done, err := e.end(dctx, j, to, code, msg)
+	if err == nil && ctx.Err() != nil && !done {
+		return 0, false, ctx.Err()
+	}
+	return next, done, err
+}
+
+// tell informs the owner of a failed, cancelled or interrupted job, then closes it.
+func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	var err error
+	switch j.State {
+	case store.StateFailed:
+		err = e.notifier.Failed(ctx, *j)
+	case store.StateCancelled:
+		err = e.notifier.Cancelled(ctx, *j)
+	case store.StateInterrupted:
+		err = e.notifier.Interrupted(ctx, *j)
+	}
+	from := j.State
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		j.Attempts++
+		if j.Attempts < e.opts.MaxDeliveryAttempts {
+			if serr := e.save(ctx, j, from); serr != nil {
+				return 0, false, serr
+			}
+			return 0, false, &DeliveryError{JobID: j.ID, Err: err}
+		}
+		e.log.Error("could not tell the owner; giving up", "job", j.ID, "state", j.State, "err", err)
+		j.Delivery = "owner not told"
+	} else {
+		j.Delivery = "told"
+	}
+	j.ClosedAt = e.opts.Now()
+	if err := e.save(ctx, j, from); err != nil {
+		return 0, false, err
+	}
+	return 0, true, nil
+}
+
+// poll asks Viggle for the job's status once and acts on the answer.
+func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	overdue := e.opts.Now().Sub(j.SubmittedAt) > e.opts.RenderTimeout
+	r, err := e.viggle.GetRender(ctx, j.ViggleJobID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		var apiErr *viggle.APIError
+		notFound := errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound
+		if notFound {
+			j.PollFailures++
+			if j.PollFailures >= e.opts.MaxNotFound {
+				return e.end(ctx, j, store.StateFailed, CodeNotFound,
+					fmt.Sprintf("Viggle no longer knows this render (it answered \"not found\" %d times in a row).", j.PollFailures))
+			}
+			if err := e.save(ctx, j, j.State); err != nil {
+				return 0, false, err
+			}
+		}
+		e.log.Warn("status poll failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+		if overdue {
+			return e.timeout(ctx, j)
+		}
+		return e.backoff(j.PollFailures + 1), false, nil
+	}
+	if j.PollFailures > 0 {
+		j.PollFailures = 0
+		if err := e.save(ctx, j, j.State); err != nil {
+			return 0, false, err
+		}
+	}
+	switch r.Status {
+	case viggle.StatusComplete:
+		j.State = store.StateComplete
+		j.ViggleStatus = string(r.Status)
+		j.Progress = 100
+		j.Stage = r.Checkpoint
+		j.VideoURL = r.CDNURL
+		if j.VideoURL == "" {
+			j.VideoURL = r.DownloadURL
+		}
+		j.MaskURL = r.MaskCDNURL
+		j.CompletedAt = e.opts.Now()
+		if err := e.save(ctx, j, store.StateRunning); err != nil {
+			return 0, false, err
+		}
+		e.log.Info("render complete", "job", j.ID, "viggle_job_id", j.ViggleJobID)
+		e.progress(ctx, j)
+		return 0, false, nil
+	case viggle.StatusFailed:
+		msg := r.ErrorMessage
+		if msg == "" {
+			msg = r.Error
+		}
+		if msg == "" {
+			msg = "Viggle could not finish this render."
+		}
+		j.ViggleStatus = string(r.Status)
+		return e.end(ctx, j, store.StateFailed, r.ErrorCode, msg)
+	case viggle.StatusCancelled:
+		j.ViggleStatus = string(r.Status)
+		msg := "The render was cancelled at Viggle."
+		if !j.CancelRequestedAt.IsZero() {
+			msg = "The render was cancelled, as asked; Viggle refunds cancelled renders."
+		}
+		return e.end(ctx, j, store.StateCancelled, "", msg)
+	}
+	if overdue {
+		return e.timeout(ctx, j)
+	}
+	pct := int(r.Percent())
+	if pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage {
+		if !knownStatus(r.Status) {
+			e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
+		}
+		j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
+		if err := e.save(ctx, j, j.State); err != nil {
+			return 0, false, err
+		}
+		e.hook(PointPolled, j)
+		e.progress(ctx, j)
+	}
+	return e.opts.PollInterval, false, nil
+}
+
+// timeout cancels an overdue job at Viggle (so its credits are refunded) and fails it.
+func (e *Engine) timeout(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.viggle.CancelRender(cctx, j.ViggleJobID); err != nil {
+		e.log.Warn("cancel of an overdue render failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+	}
+	return e.end(ctx, j, store.StateFailed, CodeTimeout,
+		fmt.Sprintf("The render was still not finished %s after it was sent, so it was cancelled at Viggle (cancelled renders are refunded). Try again later, or with a shorter scene.", e.opts.RenderTimeout))
+}
+
+// backoff returns the wait after the n-th failure in a row: the poll interval doubled each time, capped
+// at a minute, with jitter so that many jobs do not retry in step.
+func (e *Engine) backoff(n int) time.Duration {
+	d := e.opts.PollInterval
+	for i := 1; i < n && d < time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, max(time.Minute, e.opts.PollInterval))
+	return d/2 + rand.N(d/2+1)
+}
+
+// deliver downloads the finished video and hands it to the Notifier; the delivery is recorded after.
+func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	from := j.State
+	j.State = store.StateDelivering
+	j.Attempts++
+	if err := e.save(ctx, j, from); err != nil {
+		return 0, false, err
+	}
+	v, cleanup := e.download(ctx, j)
+	defer cleanup()
+	if ctx.Err() != nil {
+		return 0, false, ctx.Err()
+	}
+	if v.Size >= 0 {
+		j.VideoSize = v.Size
+	}
+	if v.MaskSize >= 0 {
+		j.MaskSize = v.MaskSize
+	}
+	e.hook(PointDelivering, j)
+	record, err := e.notifier.Done(ctx, *j, v)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		e.log.Warn("delivery failed", "job", j.ID, "attempt", j.Attempts, "err", err)
+		return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
+	}
+	e.hook(PointDelivered, j)
+	now := e.opts.Now()
+	j.State = store.StateDelivered
+	j.Delivery = record
+	j.DeliveredAt = now
+	j.ClosedAt = now
+	dctx, cancel := durable(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.save(dctx, j, store.StateDelivering); err != nil {
+		return 0, false, err
+	}
+	e.log.Info("delivered", "job", j.ID, "how", record)
+	return 0, true, nil
+}
+
+// giveUp ends a job whose delivery kept failing.
+func (e *Engine) giveUp(ctx context.Context, j *store.Job, cause error) error {
+	from := j.State
+	if from != store.StateDelivering {
+		return nil
+	}
+	j.State = store.StateUndeliverable
+	j.ErrorMessage = "The video is ready but could not be delivered; it is listed in /jobs with its link."
+	j.ClosedAt = e.opts.Now()
+	e.log.Error("giving up delivery", "job", j.ID, "attempts", j.Attempts, "err", cause)
+	return e.save(ctx, j, from)
+}
+
+// download fetches the video (and the mask of a transparent render) into temporary files. A file over
+// the job's upload limit is not kept: the Notifier gets the link instead.
+func (e *Engine) download(ctx context.Context, j *store.Job) (Video, func()) {
+	var files []string
+	cleanup := func() {
+		for _, f := range files {
+			os.Remove(f)
+		}
+	}
+	limit := j.UploadLimit
+	if limit <= 0 {
+		limit = e.opts.MaxDownload
+	}
+	v := Video{URL: j.VideoURL, Size: -1, MaskURL: j.MaskURL, MaskSize: -1}
+	v.File, v.Size, v.DownloadErr = e.fetch(ctx, j, viggle.AssetVideo, limit)
+	if v.File != "" {
+		files = append(files, v.File)
+	}
+	if j.Request.Background == spec.BackgroundTransparent && v.DownloadErr == nil {
+		v.MaskFile, v.MaskSize, v.DownloadErr = e.fetch(ctx, j, viggle.AssetMask, limit)
+		if v.MaskFile != "" {
+			files = append(files, v.MaskFile)
+		}
+	}
+	return v, cleanup
+}
+
+// fetch downloads one asset to a new temporary file, trying a few times. It returns no file and the
+// size (-1 if unknown) when the asset is over limit.
+func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, limit int64) (string, int64, error) {
+	f, err := os.CreateTemp(e.opts.WorkDir, j.ID+"-*.mp4")
+	if err != nil {
+		return "", -1, fmt.Errorf("create download file: %w", err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if attempt > 1 {
+			t := time.NewTimer(e.backoff(attempt))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return "", -1, ctx.Err()
+			case <-t.C:
+			}
+			if _, err := f.Seek(0, 0); err != nil {
+				return "", -1, fmt.Errorf("rewind download file: %w", err)
+			}
+			if err := f.Truncate(0); err != nil {
+				return "", -1, fmt.Errorf("truncate download file: %w", err)
+			}
+		}
+		n, err := e.viggle.Download(ctx, j.ViggleJobID, asset, f, limit)
+		var tooLarge *viggle.TooLargeError
+		switch {
+		case err == nil:
+			if err := f.Sync(); err != nil {
+				return "", -1, fmt.Errorf("sync download file: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				return "", -1, fmt.Errorf("close download file: %w", err)
+			}
+			keep = true
+			return f.Name(), n, nil
+		case errors.As(err, &tooLarge):
+			return "", tooLarge.Size, nil
+		case ctx.Err() != nil:
+			return "", -1, ctx.Err()
+		}
+		lastErr = err
+		e.log.Warn("download failed", "job", j.ID, "attempt", attempt, "err", err)
+	}
+	return "", -1, fmt.Errorf("download: %w", lastErr)
+}
+
+// knownStatus reports whether Viggle documents s (any other value is treated as "in progress").
+func knownStatus(s viggle.Status) bool {
+	switch s {
+	case viggle.StatusQueued, viggle.StatusProcessing, viggle.StatusRendering, viggle.StatusMerging,
+		viggle.StatusComplete, viggle.StatusFailed, viggle.StatusCancelled:
+		return true
+	}
+	return false
+}
