@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// secret holds a credential. Every way of printing it (fmt's %v, %+v, %#v, %s, slog, encoding/json)
+// shows a placeholder instead.
+type secret string
+
+const redacted = "[redacted]"
+
+func (s secret) String() string               { return s.mask() }
+func (s secret) GoString() string             { return s.mask() }
+func (s secret) LogValue() slog.Value         { return slog.StringValue(s.mask()) }
+func (s secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.mask()) }
+func (s secret) Reveal() string               { return string(s) }
+
+func (s secret) mask() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// Config is the bot's configuration, read from the environment (and .env, loaded by main).
+type Config struct {
+	DiscordToken  secret
+	ViggleAPIKey  secret
+	ViggleAPIURL  string // base URL, or "mock"
+	DiscordAPIURL string // origin
+	DatabasePath  string
+	PollInterval  time.Duration
+	MaxRPS        float64
+	RenderTimeout time.Duration
+	GuildID       string
+	LogLevel      slog.Level
+	logLevelSet   bool
+}
+
+// Mock reports whether the built-in fake Viggle is to be used.
+func (c Config) Mock() bool { return c.ViggleAPIURL == "mock" }
+
+// variables documents every environment variable, in the order --help and .env.example list them.
+var variables = []struct{ name, def, doc string }{
+	{"DISCORD_TOKEN", "", "bot token from the Discord developer portal (the bot itself; not needed for `render`)"},
+	{"VIGGLE_API_KEY", "", "Viggle API key (sk-…), sent as Authorization: Bearer; not needed with VIGGLE_API_URL=mock"},
+	{"VIGGLE_API_URL", "https://apis.viggle.ai", "Viggle base URL; the word `mock` starts a built-in fake Viggle in-process"},
+	{"DISCORD_API_URL", "https://discord.com", "origin that replaces https://discord.com for every Discord REST call (a REST proxy or a test double)"},
+	{"DATABASE_PATH", "./data/bot.db", "SQLite file (its folder is created with mode 0700)"},
+	{"VIGGLE_POLL_INTERVAL", "3s", "Go duration between status polls of one job"},
+	{"VIGGLE_MAX_RPS", "10", "cap on Viggle requests per second, all jobs of this process together (a number > 0)"},
+	{"RENDER_TIMEOUT", "2h", "wall time from submission after which a still-running render is cancelled at Viggle and fails"},
+	{"DISCORD_GUILD_ID", "", "register the slash commands to this server only (appear at once; global ones take a while)"},
+	{"LOG_LEVEL", "info (warn for `render`)", "debug, info, warn or error; logs go to standard error"},
+}
+
+// configError is an invalid setting; main exits 2 with its message, which names the variable.
+type configError struct{ name, msg string }
+
+func (e *configError) Error() string { return e.name + ": " + e.msg }
+
+// loadConfig reads the configuration through getenv. An empty value means unset.
+func loadConfig(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	c := Config{
+		DiscordToken: secret(get("DISCORD_TOKEN", "")),
+		ViggleAPIKey: secret(get("VIGGLE_API_KEY", "")),
+		DatabasePath: get("DATABASE_PATH", "./data/bot.db"),
+		GuildID:      get("DISCORD_GUILD_ID", ""),
+	}
+	c.ViggleAPIURL = get("VIGGLE_API_URL", "https://apis.viggle.ai")
+	if c.ViggleAPIURL != "mock" {
+		u, err := parseHTTPURL(c.ViggleAPIURL, false)
+		if err != nil {
+			errs = append(errs, &configError{"VIGGLE_API_URL", err.Error() + " (or the word mock)"})
+		}
+		c.ViggleAPIURL = u
+	}
+	u, err := parseHTTPURL(get("DISCORD_API_URL", "https://discord.com"), true)
+	if err != nil {
+		errs = append(errs, &configError{"DISCORD_API_URL", err.Error()})
+	}
+	c.DiscordAPIURL = u
+	for _, d := range []struct {
+		name, def string
+		dst       *time.Duration
+	}{
+		{"VIGGLE_POLL_INTERVAL", "3s", &c.PollInterval},
+		{"RENDER_TIMEOUT", "2h", &c.RenderTimeout},
+	} {
+		v, err := time.ParseDuration(get(d.name, d.def))
+		switch {
+		case err != nil:
+			errs = append(errs, &configError{d.name, fmt.Sprintf("%q is not a Go duration such as 3s, 500ms or 2h", get(d.name, d.def))})
+		case v <= 0:
+			errs = append(errs, &configError{d.name, "must be greater than zero"})
+		}
+		*d.dst = v
+	}
+	rps, err := strconv.ParseFloat(get("VIGGLE_MAX_RPS", "10"), 64)
+	switch {
+	case err != nil:
+		errs = append(errs, &configError{"VIGGLE_MAX_RPS", fmt.Sprintf("%q is not a number", get("VIGGLE_MAX_RPS", "10"))})
+	case !(rps > 0) || rps > 1e9:
+		errs = append(errs, &configError{"VIGGLE_MAX_RPS", "must be a number greater than zero"})
+	}
+	c.MaxRPS = rps
+	if lv := get("LOG_LEVEL", ""); lv != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lv)); err != nil {
+			errs = append(errs, &configError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", lv)})
+		}
+		c.logLevelSet = true
+	}
+	if c.DatabasePath == "" {
+		errs = append(errs, &configError{"DATABASE_PATH", "must not be empty"})
+	}
+	return c, errors.Join(errs...)
+}
+
+// parseHTTPURL checks an absolute http(s) URL without query or fragment (and, for an origin, without a
+// path) and returns it without a trailing slash.
+func parseHTTPURL(raw string, origin bool) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q must not carry credentials, a query or a fragment", raw)
+	}
+	if origin && strings.TrimSuffix(u.Path, "/") != "" {
+		return "", fmt.Errorf("%q has a path; give an origin only, such as https://discord.com (paths are kept as Discord's)", raw)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}

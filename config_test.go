@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ViggleAPIURL != "https://apis.viggle.ai" || c.DiscordAPIURL != "https://discord.com" ||
+		c.DatabasePath != "./data/bot.db" || c.PollInterval != 3*time.Second || c.MaxRPS != 10 ||
+		c.RenderTimeout != 2*time.Hour || c.GuildID != "" || c.Mock() {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestConfigValues(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{
+		"VIGGLE_API_URL": "mock", "DISCORD_API_URL": "http://127.0.0.1:8080/", "DATABASE_PATH": "/tmp/x.db",
+		"VIGGLE_POLL_INTERVAL": "250ms", "VIGGLE_MAX_RPS": "0.5", "RENDER_TIMEOUT": "90m", "DISCORD_GUILD_ID": "123",
+		"VIGGLE_POLL_INTERVAL_UNUSED": "x", "LOG_LEVEL": "debug",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Mock() || c.DiscordAPIURL != "http://127.0.0.1:8080" || c.PollInterval != 250*time.Millisecond ||
+		c.MaxRPS != 0.5 || c.RenderTimeout != 90*time.Minute || c.GuildID != "123" || c.LogLevel != slog.LevelDebug {
+		t.Fatalf("config = %+v", c)
+	}
+	// An empty value means unset.
+	c, err = loadConfig(env(map[string]string{"VIGGLE_POLL_INTERVAL": "", "VIGGLE_API_URL": " "}))
+	if err != nil || c.PollInterval != 3*time.Second || c.ViggleAPIURL != "https://apis.viggle.ai" {
+		t.Fatalf("empty values: %+v %v", c, err)
+	}
+}
+
+func TestConfigInvalid(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{
+		{"VIGGLE_POLL_INTERVAL", "0"},
+		{"VIGGLE_POLL_INTERVAL", "-3s"},
+		{"VIGGLE_POLL_INTERVAL", "3"},
+		{"RENDER_TIMEOUT", "soon"},
+		{"RENDER_TIMEOUT", "0s"},
+		{"VIGGLE_MAX_RPS", "ten"},
+		{"VIGGLE_MAX_RPS", "0"},
+		{"VIGGLE_MAX_RPS", "-1"},
+		{"VIGGLE_MAX_RPS", "NaN"},
+		{"DISCORD_API_URL", "https://discord.com/api/v10"},
+		{"DISCORD_API_URL", "discord.com"},
+		{"DISCORD_API_URL", "ftp://discord.com"},
+		{"VIGGLE_API_URL", "not a url"},
+		{"VIGGLE_API_URL", "https://apis.viggle.ai/?key=1"},
+		{"LOG_LEVEL", "loud"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := loadConfig(env(map[string]string{tc.name: tc.value}))
+			if err == nil || !strings.Contains(err.Error(), tc.name) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.name)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	const tok, key = "MTIz.discord-token-SECRET", "sk-viggle-SECRET-key"
+	c, err := loadConfig(env(map[string]string{"DISCORD_TOKEN": tok, "VIGGLE_API_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DiscordToken.Reveal() != tok || c.ViggleAPIKey.Reveal() != key {
+		t.Fatal("Reveal does not return the secret")
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%v %+v %#v %s ", c, c, c, c.ViggleAPIKey)
+	js, _ := json.Marshal(c)
+	buf.Write(js)
+	log := newLogger(&buf, slog.LevelDebug)
+	log.Info("config", "config", c, "key", c.ViggleAPIKey, "token", tok, "discord_token", tok, "authorization", "Bearer "+key)
+	out := buf.String()
+	if strings.Contains(out, "SECRET") {
+		t.Fatalf("a secret was printed:\n%s", out)
+	}
+	if !strings.Contains(out, redacted) {
+		t.Fatalf("no redaction marker in:\n%s", out)
+	}
+}

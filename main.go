@@ -1,0 +1,214 @@
+// Command viggle-bot is a Discord bot that renders Viggle multi-character videos for a community server,
+// and a terminal `render` command that runs the same engine without Discord.
+//
+// main.go is the composition root: configuration → logger → store → Viggle client → engine → commands.
+// It holds no business logic.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/joho/godotenv"
+	"golang.org/x/time/rate"
+
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/terminal"
+	"github.com/viggle-bot/viggle-bot/viggle"
+	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+)
+
+const userAgent = "viggle-bot/0.1 (+https://github.com/viggle-bot/viggle-bot)"
+
+func main() {
+	// A real environment variable wins: godotenv never overrides one. A missing .env is fine.
+	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "error: reading .env: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, filepath.Base(os.Args[0]), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program with its inputs made explicit, so tests run it in-process.
+func run(ctx context.Context, prog string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "The Discord bot is not part of this build yet. Meanwhile, run one render from the terminal:\n"+
+			"  VIGGLE_API_URL=mock %s render --scene scene_demo --map \"person_a=char_alice\"\n"+
+			"See %s --help.\n", prog, prog)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		printHelp(stdout, prog)
+		return 0
+	case "render":
+		return renderCommand(ctx, prog, args[1:], getenv, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "error: unknown command %q; see %s --help\n", args[0], prog)
+	return 2
+}
+
+func printHelp(w io.Writer, prog string) {
+	fmt.Fprintf(w, `%[1]s: render Viggle multi-character videos for a Discord server.
+
+commands:
+  %[1]s                 run the Discord bot (coming with the Discord layer)
+  %[1]s render ...      run one render from the terminal (%[1]s render --help)
+  %[1]s --help          this text
+
+environment (also read from .env in the working directory; a real variable wins):
+`, prog)
+	for _, v := range variables {
+		def := v.def
+		if def == "" {
+			def = "unset"
+		}
+		fmt.Fprintf(w, "  %-21s %s (default: %s)\n", v.name, v.doc, def)
+	}
+}
+
+func renderCommand(ctx context.Context, prog string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	a, err := terminal.ParseArgs(prog, args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return terminal.ExitBadInput
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: configuration: %v\n", err)
+		return terminal.ExitBadInput
+	}
+	if !cfg.Mock() && cfg.ViggleAPIKey == "" {
+		fmt.Fprintln(stderr, "error: VIGGLE_API_KEY is not set: create a key in the Viggle dashboard and put it in .env,\n"+
+			"or try everything without Viggle first: VIGGLE_API_URL=mock")
+		return terminal.ExitBadInput
+	}
+	level := slog.LevelWarn
+	if cfg.logLevelSet {
+		level = cfg.LogLevel
+	}
+	log := newLogger(stderr, level)
+	a2, err := build(ctx, cfg, log, store.OriginTerminal, terminal.NewNotifier(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return terminal.ExitLocal
+	}
+	defer a2.Close()
+	return terminal.Run(ctx, prog, a2.engine, a, stdout, stderr)
+}
+
+// app holds what build wired together.
+type app struct {
+	db      *store.DB
+	engine  *jobs.Engine
+	closers []func()
+}
+
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// build opens the database and wires the Viggle client and the engine for one origin.
+func build(ctx context.Context, cfg Config, log *slog.Logger, origin store.Origin, n jobs.Notifier) (*app, error) {
+	a := &app{}
+	db, err := store.Open(ctx, cfg.DatabasePath, log)
+	if err != nil {
+		return nil, fmt.Errorf("open the database %s: %w", cfg.DatabasePath, err)
+	}
+	a.db = db
+	a.closers = append(a.closers, func() {
+		if err := db.Close(); err != nil {
+			log.Warn("close database", "err", err)
+		}
+	})
+	baseURL := cfg.ViggleAPIURL
+	if cfg.Mock() {
+		fake := viggletest.New()
+		u, stop, err := fake.Start()
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("start the mock Viggle: %w", err)
+		}
+		a.closers = append(a.closers, stop)
+		baseURL = u
+		log.Info("using the built-in mock Viggle", "url", u)
+	}
+	limiter := rate.NewLimiter(rate.Limit(cfg.MaxRPS), max(1, int(cfg.MaxRPS)))
+	vc, err := viggle.NewClient(cfg.ViggleAPIKey.Reveal(),
+		viggle.WithBaseURL(baseURL),
+		viggle.WithHTTPClient(newHTTPClient()),
+		viggle.WithUserAgent(userAgent),
+		viggle.WithLimiter(limiter))
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("viggle client: %w", err)
+	}
+	eng, err := jobs.New(db, vc, n, jobs.Options{
+		Origin:        origin,
+		PollInterval:  cfg.PollInterval,
+		RenderTimeout: cfg.RenderTimeout,
+		WorkDir:       filepath.Join(filepath.Dir(cfg.DatabasePath), "tmp"),
+		Logger:        log,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.engine = eng
+	return a, nil
+}
+
+// newHTTPClient returns the client for Viggle: bounded connection and header waits, but no overall
+// timeout (a video download may take minutes; every call carries its own context deadline instead).
+func newHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   32,
+		ForceAttemptHTTP2:     true,
+	}}
+}
+
+// sensitiveKeys are attribute names whose values never reach a log line, whatever their type: a safety
+// net behind the secret type.
+var sensitiveKeys = []string{"authorization", "token", "api_key", "apikey", "key", "password", "secret"}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			k := strings.ToLower(a.Key)
+			for _, s := range sensitiveKeys {
+				if k == s || strings.HasSuffix(k, "_"+s) {
+					return slog.String(a.Key, redacted)
+				}
+			}
+			return a
+		},
+	}))
+}

@@ -1,0 +1,133 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/store"
+)
+
+// Notifier prints a job's progress, one line per change, and writes the finished video to the job's
+// target file. It implements jobs.Notifier.
+type Notifier struct {
+	mu   sync.Mutex
+	out  io.Writer
+	last map[string]string
+}
+
+var _ jobs.Notifier = (*Notifier)(nil)
+
+// NewNotifier prints to out (standard output).
+func NewNotifier(out io.Writer) *Notifier {
+	return &Notifier{out: out, last: map[string]string{}}
+}
+
+// statusLine is the progress line of j, such as "running processing 40% ref_done".
+func statusLine(j store.Job) string {
+	parts := []string{string(j.State)}
+	if j.State == store.StateRunning {
+		if j.ViggleStatus != "" {
+			parts = append(parts, j.ViggleStatus)
+		}
+		parts = append(parts, fmt.Sprintf("%d%%", j.Progress))
+		if j.Stage != "" {
+			parts = append(parts, j.Stage)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// Progress prints the job's line when it differs from the last one printed.
+func (n *Notifier) Progress(_ context.Context, j store.Job) error {
+	line := statusLine(j)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.last[j.ID] == line {
+		return nil
+	}
+	n.last[j.ID] = line
+	_, err := fmt.Fprintln(n.out, line)
+	return err
+}
+
+// Done writes the video (and a transparent render's mask) to the job's target; the file appears
+// complete or not at all.
+func (n *Notifier) Done(_ context.Context, j store.Job, v jobs.Video) (string, error) {
+	if v.File == "" {
+		if v.DownloadErr != nil {
+			return "", fmt.Errorf("download the video: %w", v.DownloadErr)
+		}
+		return "", errors.New("the video is larger than the download limit")
+	}
+	if err := copyFileAtomic(v.File, j.Target); err != nil {
+		return "", err
+	}
+	wrote := []string{j.Target}
+	if v.MaskFile != "" {
+		mask := MaskPath(j.Target)
+		if err := copyFileAtomic(v.MaskFile, mask); err != nil {
+			return "", err
+		}
+		wrote = append(wrote, mask)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, f := range wrote {
+		fmt.Fprintf(n.out, "wrote %s\n", f)
+	}
+	return "file:" + strings.Join(wrote, ","), nil
+}
+
+// Failed, Cancelled and Interrupted print nothing: the render command prints the outcome once the
+// engine returns, with the exit code.
+func (n *Notifier) Failed(context.Context, store.Job) error      { return nil }
+func (n *Notifier) Cancelled(context.Context, store.Job) error   { return nil }
+func (n *Notifier) Interrupted(context.Context, store.Job) error { return nil }
+
+// MaskPath returns where the mask of a transparent render goes: out.mp4 → out-mask.mp4.
+func MaskPath(target string) string {
+	ext := filepath.Ext(target)
+	return strings.TrimSuffix(target, ext) + "-mask" + ext
+}
+
+// copyFileAtomic copies src to a temporary file next to dst, syncs it and renames it over dst.
+func copyFileAtomic(src, dst string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("open downloaded video: %w", err)
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := io.Copy(tmp, in); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return nil
+}
