@@ -53,6 +53,11 @@ type Options struct {
 	WorkDir       string           // where downloads are written; default os.TempDir()
 	Now           func() time.Time // the clock used for deadlines and timestamps; default time.Now
 	Logger        *slog.Logger
+	// RequireAck makes a queued job wait for its acknowledgement (Discord: the interaction was answered)
+	// before it is sent: a job still unacknowledged after AckGrace is closed without a POST, because its
+	// owner saw "the application did not respond" and will not expect a render.
+	RequireAck bool
+	AckGrace   time.Duration // default 1 minute
 	// Hook, when set, is called at named points of a job's life (see the Point constants). Tests use it
 	// to crash a process at an exact step; production leaves it nil.
 	Hook func(point string, j *store.Job)
@@ -91,6 +96,9 @@ func (o *Options) defaults() {
 	}
 	if o.SubmitTimeout <= 0 {
 		o.SubmitTimeout = 2 * time.Minute
+	}
+	if o.AckGrace <= 0 {
+		o.AckGrace = time.Minute
 	}
 	if o.WorkDir == "" {
 		o.WorkDir = os.TempDir()
@@ -245,6 +253,36 @@ func (e *Engine) Run(ctx context.Context, id string) (*store.Job, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// Abandon closes a queued job that will never be sent, such as one whose interaction could not be
+// acknowledged (Discord answered 10062: the user saw "the application did not respond"). Nothing is
+// sent to Viggle and nobody is told.
+func (e *Engine) Abandon(ctx context.Context, id, reason string) error {
+	j, err := e.claim(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer e.release(j)
+	return e.abandon(ctx, j, reason)
+}
+
+func (e *Engine) abandon(ctx context.Context, j *store.Job, reason string) error {
+	if j.State != store.StateQueued {
+		return fmt.Errorf("jobs: abandon %s: state is %s, not queued", j.ID, j.State)
+	}
+	now := e.opts.Now()
+	j.State = store.StateFailed
+	j.ErrorCode = CodeNotAcknowledged
+	j.ErrorMessage = reason
+	j.CompletedAt = now
+	j.ClosedAt = now
+	j.Delivery = "not told (never acknowledged)"
+	if err := e.save(ctx, j, store.StateQueued); err != nil {
+		return err
+	}
+	e.log.Info("job abandoned before submission", "job", j.ID, "reason", reason)
+	return nil
 }
 
 // DeliveryError reports that a finished render could not be handed over (for the terminal: written to

@@ -450,3 +450,46 @@ func TestResumeOnlyOwnOrigin(t *testing.T) {
 		t.Fatal("terminal job touched by the bot")
 	}
 }
+
+func TestUnacknowledgedJobsAreClosedWithoutPost(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	e := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord; o.RequireAck = true; o.AckGrace = time.Minute })
+	newJob := func(interaction string) *store.Job {
+		j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g", InteractionID: interaction, Request: request(t, "scene_ok", "a=b")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	refused := newJob("i-refused") // Discord answered 10062 to the acknowledgement
+	if err := e.Abandon(t.Context(), refused.ID, "not acknowledged"); err != nil {
+		t.Fatal(err)
+	}
+	stale := newJob("i-stale") // written by a process that crashed before acknowledging
+	acked := newJob("i-acked")
+	if err := h.db.Acknowledge(t.Context(), acked.ID, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(2 * time.Minute)
+	fresh := newJob("i-fresh") // being acknowledged right now: left alone by Resume
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	for _, j := range []*store.Job{refused, stale} {
+		row := h.waitState(t, j.ID, store.StateFailed)
+		if row.ErrorCode != jobs.CodeNotAcknowledged || row.ClosedAt.IsZero() {
+			t.Errorf("job %s: code %q closed %v", j.ID, row.ErrorCode, row.ClosedAt)
+		}
+	}
+	h.waitState(t, acked.ID, store.StateDelivered)
+	if row := h.get(t, fresh.ID); row.State != store.StateQueued {
+		t.Errorf("a job being acknowledged was touched: %s", row.State)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs, want 1 (only the acknowledged job)", n)
+	}
+	if n := h.rec.count("failed", stale.ID) + h.rec.count("failed", refused.ID); n != 0 {
+		t.Errorf("owners of never-acknowledged jobs were notified %d times", n)
+	}
+}

@@ -125,7 +125,11 @@ func (e *Engine) Resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: resume: %w", err)
 	}
+	now := e.opts.Now()
 	for _, j := range list {
+		if e.opts.RequireAck && j.State == store.StateQueued && j.AcknowledgedAt.IsZero() && now.Sub(j.CreatedAt) < e.opts.AckGrace {
+			continue // being acknowledged right now by this or another process; its handler enqueues it
+		}
 		if err := e.Enqueue(ctx, j.ID); err != nil && !errors.Is(err, store.ErrLeased) {
 			e.log.Warn("resume job", "job", j.ID, "err", err)
 		}

@@ -19,6 +19,9 @@ const (
 	CodeTimeout  = "RENDER_TIMEOUT" // RENDER_TIMEOUT passed; the job was cancelled at Viggle
 	CodeNotSent  = "NOT_SENT"       // Viggle could not be reached; nothing was sent
 	CodeNotFound = "JOB_NOT_FOUND"  // Viggle answered 404 to several status polls in a row
+	// CodeNotAcknowledged: the request was never acknowledged (Discord refused the late answer); the
+	// job was closed without a POST.
+	CodeNotAcknowledged = "NOT_ACKNOWLEDGED"
 )
 
 // advance performs the next step of j and says when to call again. done means the job needs no more
@@ -108,6 +111,22 @@ func renderRequest(r spec.Request) viggle.RenderRequest {
 // submit sends the render to Viggle, exactly once: the row says submitting before the POST, and the
 // Viggle job id is committed right after it.
 func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	if e.opts.RequireAck && j.AcknowledgedAt.IsZero() {
+		fresh, err := e.store.Get(ctx, j.ID)
+		if err != nil {
+			return 0, false, fmt.Errorf("jobs: reload %s: %w", j.ID, err)
+		}
+		j.AcknowledgedAt, j.CancelRequestedAt, j.CancelRequestedBy = fresh.AcknowledgedAt, fresh.CancelRequestedAt, fresh.CancelRequestedBy
+		if j.AcknowledgedAt.IsZero() {
+			if age := e.opts.Now().Sub(j.CreatedAt); age < e.opts.AckGrace {
+				return e.opts.AckGrace - age, false, nil
+			}
+			if err := e.abandon(ctx, j, "The request was never acknowledged, so it was not sent to Viggle."); err != nil {
+				return 0, false, err
+			}
+			return 0, true, nil
+		}
+	}
 	if !j.CancelRequestedAt.IsZero() {
 		return e.end(ctx, j, store.StateCancelled, "", "Cancelled before it was sent to Viggle; no credits were used.")
 	}
