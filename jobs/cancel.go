@@ -104,7 +104,7 @@ func cancelTooLate(s store.State) (CancelResult, bool) {
 
 // wakeLocal makes the job's next step due now if this process is working on it.
 func (e *Engine) wakeLocal(id string) {
-	if e.sched != nil {
-		e.sched.wake(id)
+	if s := e.sched.Load(); s != nil {
+		s.wake(id)
 	}
 }

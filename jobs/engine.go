@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/spec"
@@ -50,9 +51,11 @@ type Options struct {
 	// SubmitTimeout bounds one POST /api/render. The POST is not abandoned when the caller's context is
 	// cancelled (a Ctrl-C or shutdown would otherwise lose a paid render's id); default 2m.
 	SubmitTimeout time.Duration
-	WorkDir       string           // where downloads are written; default os.TempDir()
-	Now           func() time.Time // the clock used for deadlines and timestamps; default time.Now
-	Logger        *slog.Logger
+	// DeliverTimeout bounds one delivery (download and Notifier); default 10m.
+	DeliverTimeout time.Duration
+	WorkDir        string           // where downloads are written; default os.TempDir()
+	Now            func() time.Time // the clock used for deadlines and timestamps; default time.Now
+	Logger         *slog.Logger
 	// RequireAck makes a queued job wait for its acknowledgement (Discord: the interaction was answered)
 	// before it is sent: a job still unacknowledged after AckGrace is closed without a POST, because its
 	// owner saw "the application did not respond" and will not expect a render.
@@ -97,6 +100,9 @@ func (o *Options) defaults() {
 	if o.SubmitTimeout <= 0 {
 		o.SubmitTimeout = 2 * time.Minute
 	}
+	if o.DeliverTimeout <= 0 {
+		o.DeliverTimeout = 10 * time.Minute
+	}
 	if o.AckGrace <= 0 {
 		o.AckGrace = time.Minute
 	}
@@ -120,8 +126,9 @@ type Engine struct {
 	log      *slog.Logger
 	owner    string // this process's lease identity
 
-	sched *scheduler
-	once  sync.Once
+	sched   atomic.Pointer[scheduler]
+	once    sync.Once
+	streaks sync.Map // job id → consecutive failed polls (any error), for backoff
 }
 
 // New returns an engine. Call Start to run background jobs (the bot) or Run to drive one job in the

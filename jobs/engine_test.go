@@ -14,6 +14,7 @@ import (
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/viggle"
 	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
@@ -491,5 +492,79 @@ func TestUnacknowledgedJobsAreClosedWithoutPost(t *testing.T) {
 	}
 	if n := h.rec.count("failed", stale.ID) + h.rec.count("failed", refused.ID); n != 0 {
 		t.Errorf("owners of never-acknowledged jobs were notified %d times", n)
+	}
+}
+
+func TestStopFinishesThePostInFlight(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 2}})
+	release := h.fake.Hold()
+	defer release()
+	e := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord })
+	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u", Request: request(t, "scene_ok", "a=b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-h.fake.Held() // the POST has reached Viggle
+	stopCtx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.Stop(stopCtx); err == nil {
+		t.Fatal("Stop returned before the POST in flight ended")
+	}
+	if row := h.get(t, j.ID); row.LeaseOwner == "" {
+		t.Fatal("Stop released the lease of a job whose POST is in flight")
+	}
+	release()
+	// The POST's answer is recorded, then the lease given back.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		row := h.get(t, j.ID)
+		if row.State == store.StateRunning && row.ViggleJobID != "" && row.LeaseOwner == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the POST returned: state %s viggle %q lease %q", row.State, row.ViggleJobID, row.LeaseOwner)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	// A new process picks it up and delivers it without a second POST.
+	got, err := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord }).Run(t.Context(), j.ID)
+	if err != nil || got.State != store.StateDelivered {
+		t.Fatalf("resumed: %v %v", got.State, err)
+	}
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs", n)
+	}
+}
+
+// cancelRefused is Viggle refusing every DELETE with 409, as when the render has just finished.
+type cancelRefused struct{ jobs.Viggle }
+
+func (cancelRefused) CancelRender(context.Context, string) error {
+	return &viggle.APIError{HTTPStatus: 409, Code: "CS-CONFLICT", Message: "already complete"}
+}
+
+func TestTimeoutLosesToACompletedRender(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 3, Steps: 2}})
+	var polled atomic.Int32
+	o := h.opts
+	o.Hook = func(point string, j *store.Job) {
+		if point == jobs.PointPolled && polled.Add(1) == 1 {
+			h.clock.Advance(3 * time.Hour) // the next poll finds the job overdue
+		}
+	}
+	e, err := jobs.New(h.db, cancelRefused{h.vc}, h.rec, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := h.create(t, e, request(t, "scene_ok", "a=b"))
+	got, err := e.Run(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.StateDelivered {
+		t.Fatalf("ended %s %q: a render that completed as it timed out must be delivered", got.State, got.ErrorMessage)
 	}
 }

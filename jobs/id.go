@@ -26,16 +26,29 @@ func NewID() string {
 	return string(b[:])
 }
 
-// newLeaseOwner identifies this process in job leases: host, pid and a random nonce.
+// newLeaseOwner identifies this process in job leases: "<machine>/<pid>/<nonce>", where machine names
+// the host, its boot and its pid namespace, so that a pid is only ever compared within the namespace
+// it belongs to (two containers with the same hostname have different pid namespaces).
 func newLeaseOwner() string {
+	return machineID() + "/" + strconv.Itoa(os.Getpid()) + "/" + NewID()
+}
+
+func machineID() string {
 	host, _ := os.Hostname()
-	host = strings.ReplaceAll(host, "/", "_")
-	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + NewID()
+	id := host
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		id += "|" + strings.TrimSpace(string(b))
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		id += "|" + ns
+	}
+	return strings.ReplaceAll(id, "/", "_")
 }
 
 // leaseHolderDead reports whether the process named by holder is certainly gone, so its lease may be
-// taken over at once instead of waiting for it to expire: it ran on this host and its pid is either
-// ours (we are a later process with the same pid, as in a restarted container) or no longer exists.
+// taken over at once instead of waiting for it to expire: it ran on this machine, in this pid
+// namespace, and its pid is either ours (we are a later process with the same pid, as in a restarted
+// container) or no longer exists.
 func leaseHolderDead(holder, self string) bool {
 	hp := strings.Split(holder, "/")
 	sp := strings.Split(self, "/")

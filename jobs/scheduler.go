@@ -55,9 +55,10 @@ type scheduler struct {
 	signal chan struct{}
 	work   chan *task
 
-	mu    sync.Mutex
-	tasks map[string]*task
-	h     taskHeap
+	mu      sync.Mutex
+	tasks   map[string]*task
+	h       taskHeap
+	stopped bool
 }
 
 // Start runs the background scheduler until ctx is cancelled or Stop is called, resumes every
@@ -74,7 +75,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			work:   make(chan *task),
 			tasks:  map[string]*task{},
 		}
-		e.sched = s
+		e.sched.Store(s)
 		s.wg.Add(2 + e.opts.Workers)
 		go s.dispatch()
 		for range e.opts.Workers {
@@ -91,7 +92,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // Stop cancels the jobs' steps, waits for the workers (at most until ctx ends) and releases every
 // lease, so that the next process resumes at once. POSTs in flight are finished and recorded first.
 func (e *Engine) Stop(ctx context.Context) error {
-	s := e.sched
+	s := e.sched.Load()
 	if s == nil {
 		return nil
 	}
@@ -104,10 +105,16 @@ func (e *Engine) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("jobs: stop: %w", ctx.Err())
 	}
+	// Release the jobs waiting for their next step. A job whose step is still running (a POST being
+	// finished and recorded) is released by its worker when the step returns.
 	s.mu.Lock()
+	s.stopped = true
 	jobs := make([]*store.Job, 0, len(s.tasks))
-	for _, t := range s.tasks {
-		jobs = append(jobs, t.job)
+	for id, t := range s.tasks {
+		if t.index >= 0 {
+			jobs = append(jobs, t.job)
+			delete(s.tasks, id)
+		}
 	}
 	s.mu.Unlock()
 	for _, j := range jobs {
@@ -118,7 +125,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 
 // Resume schedules every unfinished job of this engine's origin that no live process holds.
 func (e *Engine) Resume(ctx context.Context) error {
-	if e.sched == nil {
+	s := e.sched.Load()
+	if s == nil {
 		return errors.New("jobs: resume: engine not started")
 	}
 	list, err := e.store.Unfinished(ctx, e.opts.Origin)
@@ -130,6 +138,9 @@ func (e *Engine) Resume(ctx context.Context) error {
 		if e.opts.RequireAck && j.State == store.StateQueued && j.AcknowledgedAt.IsZero() && now.Sub(j.CreatedAt) < e.opts.AckGrace {
 			continue // being acknowledged right now by this or another process; its handler enqueues it
 		}
+		if s.has(j.ID) {
+			continue // already scheduled here: leave its timing (and backoff) alone
+		}
 		if err := e.Enqueue(ctx, j.ID); err != nil && !errors.Is(err, store.ErrLeased) {
 			e.log.Warn("resume job", "job", j.ID, "err", err)
 		}
@@ -140,7 +151,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 // Enqueue takes the job's lease and schedules its next step now. A job already scheduled here is
 // woken instead.
 func (e *Engine) Enqueue(ctx context.Context, id string) error {
-	s := e.sched
+	s := e.sched.Load()
 	if s == nil {
 		return errors.New("jobs: enqueue: engine not started")
 	}
@@ -153,7 +164,7 @@ func (e *Engine) Enqueue(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.tasks[id]; ok {
+	if _, ok := s.tasks[id]; ok || s.stopped {
 		return nil
 	}
 	t := &task{job: j, due: time.Now()}
@@ -165,12 +176,20 @@ func (e *Engine) Enqueue(ctx context.Context, id string) error {
 
 // Active reports how many jobs this process is working on.
 func (e *Engine) Active() int {
-	if e.sched == nil {
+	s := e.sched.Load()
+	if s == nil {
 		return 0
 	}
-	e.sched.mu.Lock()
-	defer e.sched.mu.Unlock()
-	return len(e.sched.tasks)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tasks)
+}
+
+func (s *scheduler) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.tasks[id]
+	return ok
 }
 
 // wake makes a scheduled job's next step due now. It reports whether the job is scheduled here.
@@ -259,7 +278,13 @@ func (s *scheduler) run(t *task) {
 	case done:
 	case err == nil:
 	case s.ctx.Err() != nil:
-		return // stopping: Stop releases the lease
+		// Stopping: this step has ended (a POST in flight was finished and recorded), so the job can
+		// be given back now.
+		s.mu.Lock()
+		delete(s.tasks, t.job.ID)
+		s.mu.Unlock()
+		e.release(t.job)
+		return
 	case errors.As(err, &derr):
 		if t.job.Attempts >= e.opts.MaxDeliveryAttempts {
 			if gerr := e.giveUp(s.ctx, t.job, err); gerr != nil {
@@ -274,9 +299,19 @@ func (s *scheduler) run(t *task) {
 	default:
 		e.log.Error("job step failed; will retry", "job", t.job.ID, "err", err)
 		next = e.backoff(t.job.Attempts + 2)
+		// The step may have changed the job in memory without committing it: go on from the row.
+		if fresh, gerr := e.store.Get(s.ctx, t.job.ID); gerr == nil {
+			t.job = fresh
+		}
 	}
 	s.mu.Lock()
 	if done {
+		delete(s.tasks, t.job.ID)
+		s.mu.Unlock()
+		e.release(t.job)
+		return
+	}
+	if s.stopped {
 		delete(s.tasks, t.job.ID)
 		s.mu.Unlock()
 		e.release(t.job)

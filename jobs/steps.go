@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/spec"
@@ -27,7 +28,7 @@ const (
 // advance performs the next step of j and says when to call again. done means the job needs no more
 // work from anybody. j is updated in place and always equals its committed row.
 func (e *Engine) advance(ctx context.Context, j *store.Job) (next time.Duration, done bool, err error) {
-	if err := e.renewLease(ctx, j); err != nil {
+	if err := e.ensureLease(ctx, j, e.opts.LeaseTTL/2); err != nil {
 		return 0, false, err
 	}
 	switch j.State {
@@ -64,14 +65,16 @@ func (e *Engine) save(ctx context.Context, j *store.Job, from store.State) error
 	return nil
 }
 
-// renewLease extends the lease at its half-life. The fresh row also brings in what other parties wrote
-// (a cancel request).
-func (e *Engine) renewLease(ctx context.Context, j *store.Job) error {
+// ensureLease makes sure the job's lease is ours for at least d more, extending it (to at least
+// LeaseTTL) when it is not. Long steps (the POST, a delivery) ask for their whole timeout first, so that
+// no other process can take the job over while they run. The fresh row also brings in what other
+// parties wrote (a cancel request, the acknowledgement).
+func (e *Engine) ensureLease(ctx context.Context, j *store.Job, d time.Duration) error {
 	now := e.opts.Now()
-	if j.LeaseOwner == e.owner && j.LeaseExpiresAt.Sub(now) > e.opts.LeaseTTL/2 {
+	if j.LeaseOwner == e.owner && j.LeaseExpiresAt.Sub(now) >= d {
 		return nil
 	}
-	fresh, err := e.store.Claim(ctx, j.ID, e.owner, now, now.Add(e.opts.LeaseTTL), "")
+	fresh, err := e.store.Claim(ctx, j.ID, e.owner, now, now.Add(max(d, e.opts.LeaseTTL)), "")
 	if err != nil {
 		return fmt.Errorf("jobs: renew lease of %s: %w", j.ID, err)
 	}
@@ -111,6 +114,10 @@ func renderRequest(r spec.Request) viggle.RenderRequest {
 // submit sends the render to Viggle, exactly once: the row says submitting before the POST, and the
 // Viggle job id is committed right after it.
 func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	// The POST is not abandoned once sent: hold the lease for all of it.
+	if err := e.ensureLease(ctx, j, e.opts.SubmitTimeout+time.Minute); err != nil {
+		return 0, false, err
+	}
 	if e.opts.RequireAck && j.AcknowledgedAt.IsZero() {
 		fresh, err := e.store.Get(ctx, j.ID)
 		if err != nil {
@@ -129,6 +136,9 @@ func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool,
 	}
 	if !j.CancelRequestedAt.IsZero() {
 		return e.end(ctx, j, store.StateCancelled, "", "Cancelled before it was sent to Viggle; no credits were used.")
+	}
+	if err := ctx.Err(); err != nil { // stopping: the job stays queued and nothing is sent
+		return 0, false, err
 	}
 	j.State = store.StateSubmitting
 	if err := e.save(ctx, j, store.StateQueued); err != nil {
@@ -172,9 +182,9 @@ func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool,
 		j.ViggleStatus = string(viggle.StatusQueued)
 	}
 	j.SubmittedAt = now
-	sctx, cancelSave := durable(ctx, 30*time.Second)
+	sctx, cancelSave := durable(ctx, 2*time.Minute)
 	defer cancelSave()
-	if err := e.save(sctx, j, store.StateSubmitting); err != nil {
+	if err := e.saveHard(sctx, j, store.StateSubmitting); err != nil {
 		// The render is running at Viggle but we could not record it: say so loudly, with its id.
 		e.log.Error("viggle accepted the render but its id could not be saved", "job", j.ID, "viggle_job_id", sub.JobID, "err", err)
 		return 0, false, err
@@ -192,6 +202,25 @@ func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool,
 		return 0, false, nil // poll at once to confirm
 	}
 	return e.opts.PollInterval, false, nil
+}
+
+// saveHard commits j like save, trying again for as long as ctx allows: for the one write that must
+// not be lost (a paid render's Viggle id). A conflict (another process has the job) is not retried.
+func (e *Engine) saveHard(ctx context.Context, j *store.Job, from store.State) error {
+	for attempt := 1; ; attempt++ {
+		err := e.save(ctx, j, from)
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrBadTransition) {
+			return err
+		}
+		e.log.Warn("commit failed; trying again", "job", j.ID, "attempt", attempt, "err", err)
+		t := time.NewTimer(min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // end moves j to a final outcome that the owner must be told about, then tells them.
@@ -242,7 +271,7 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			if serr := e.save(ctx, j, from); serr != nil {
 				return 0, false, serr
 			}
-			return 0, false, &DeliveryError{JobID: j.ID, Err: err}
+			return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
 		}
 		e.log.Error("could not tell the owner; giving up", "job", j.ID, "state", j.State, "err", err)
 		j.Delivery = "owner not told"
@@ -259,16 +288,19 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 // poll asks Viggle for the job's status once and acts on the answer.
 func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
 	overdue := e.opts.Now().Sub(j.SubmittedAt) > e.opts.RenderTimeout
-	r, err := e.viggle.GetRender(ctx, j.ViggleJobID)
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	r, err := e.viggle.GetRender(pctx, j.ViggleJobID)
+	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, false, ctx.Err()
 		}
+		streak := e.streak(j.ID, 1)
 		var apiErr *viggle.APIError
-		notFound := errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound
-		if notFound {
+		if errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound {
 			j.PollFailures++
 			if j.PollFailures >= e.opts.MaxNotFound {
+				e.streaks.Delete(j.ID)
 				return e.end(ctx, j, store.StateFailed, CodeNotFound,
 					fmt.Sprintf("Viggle no longer knows this render (it answered \"not found\" %d times in a row).", j.PollFailures))
 			}
@@ -276,22 +308,52 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 				return 0, false, err
 			}
 		}
-		e.log.Warn("status poll failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+		e.log.Warn("status poll failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "failures", streak, "err", err)
 		if overdue {
 			return e.timeout(ctx, j)
 		}
-		return e.backoff(j.PollFailures + 1), false, nil
+		return e.backoff(streak), false, nil
 	}
+	e.streaks.Delete(j.ID)
 	if j.PollFailures > 0 {
 		j.PollFailures = 0
 		if err := e.save(ctx, j, j.State); err != nil {
 			return 0, false, err
 		}
 	}
+	if r.Status.Terminal() {
+		return e.finished(ctx, j, r)
+	}
+	if overdue {
+		return e.timeout(ctx, j)
+	}
+	pct := int(r.Percent())
+	if pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage {
+		if !knownStatus(r.Status) {
+			e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
+		}
+		j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
+		if err := e.save(ctx, j, j.State); err != nil {
+			return 0, false, err
+		}
+		e.hook(PointPolled, j)
+		e.progress(ctx, j)
+	}
+	return e.opts.PollInterval, false, nil
+}
+
+// streak adds n to the job's count of failed polls in a row and returns it.
+func (e *Engine) streak(id string, n int) int {
+	v, _ := e.streaks.LoadOrStore(id, new(atomic.Int64))
+	return int(v.(*atomic.Int64).Add(int64(n)))
+}
+
+// finished acts on a terminal status: complete (on to delivery), failed or cancelled.
+func (e *Engine) finished(ctx context.Context, j *store.Job, r *viggle.Render) (time.Duration, bool, error) {
+	j.ViggleStatus = string(r.Status)
 	switch r.Status {
 	case viggle.StatusComplete:
 		j.State = store.StateComplete
-		j.ViggleStatus = string(r.Status)
 		j.Progress = 100
 		j.Stage = r.Checkpoint
 		j.VideoURL = r.CDNURL
@@ -314,58 +376,51 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 		if msg == "" {
 			msg = "Viggle could not finish this render."
 		}
-		j.ViggleStatus = string(r.Status)
 		return e.end(ctx, j, store.StateFailed, r.ErrorCode, msg)
-	case viggle.StatusCancelled:
-		j.ViggleStatus = string(r.Status)
+	default: // cancelled
 		msg := "The render was cancelled at Viggle."
 		if !j.CancelRequestedAt.IsZero() {
 			msg = "The render was cancelled, as asked; Viggle refunds cancelled renders."
 		}
 		return e.end(ctx, j, store.StateCancelled, "", msg)
 	}
-	if overdue {
-		return e.timeout(ctx, j)
-	}
-	pct := int(r.Percent())
-	if pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage {
-		if !knownStatus(r.Status) {
-			e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
-		}
-		j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
-		if err := e.save(ctx, j, j.State); err != nil {
-			return 0, false, err
-		}
-		e.hook(PointPolled, j)
-		e.progress(ctx, j)
-	}
-	return e.opts.PollInterval, false, nil
 }
 
-// timeout cancels an overdue job at Viggle (so its credits are refunded) and fails it.
+// timeout cancels an overdue job at Viggle (so its credits are refunded) and fails it. When the cancel
+// is refused because the render has just ended, the ending wins: a complete render is delivered.
 func (e *Engine) timeout(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	msg := fmt.Sprintf("The render was still not finished %s after it was sent, so it was cancelled at Viggle (cancelled renders are refunded). Try again later, or with a shorter scene.", e.opts.RenderTimeout)
 	if err := e.viggle.CancelRender(cctx, j.ViggleJobID); err != nil {
 		e.log.Warn("cancel of an overdue render failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+		if r, gerr := e.viggle.GetRender(cctx, j.ViggleJobID); gerr == nil && r.Status.Terminal() {
+			return e.finished(ctx, j, r)
+		}
+		msg = fmt.Sprintf("The render was still not finished %s after it was sent. The bot asked Viggle to cancel it, but the cancel was not confirmed, so it may still finish and use credits.", e.opts.RenderTimeout)
 	}
-	return e.end(ctx, j, store.StateFailed, CodeTimeout,
-		fmt.Sprintf("The render was still not finished %s after it was sent, so it was cancelled at Viggle (cancelled renders are refunded). Try again later, or with a shorter scene.", e.opts.RenderTimeout))
+	return e.end(ctx, j, store.StateFailed, CodeTimeout, msg)
 }
 
 // backoff returns the wait after the n-th failure in a row: the poll interval doubled each time, capped
-// at a minute, with jitter so that many jobs do not retry in step.
+// at a minute, plus up to a quarter more of jitter so that many jobs do not retry in step (never less
+// than the poll interval: at most one status request per interval).
 func (e *Engine) backoff(n int) time.Duration {
 	d := e.opts.PollInterval
 	for i := 1; i < n && d < time.Minute; i++ {
 		d *= 2
 	}
 	d = min(d, max(time.Minute, e.opts.PollInterval))
-	return d/2 + rand.N(d/2+1)
+	return d + rand.N(d/4+1)
 }
 
 // deliver downloads the finished video and hands it to the Notifier; the delivery is recorded after.
 func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	if err := e.ensureLease(ctx, j, e.opts.DeliverTimeout+time.Minute); err != nil {
+		return 0, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.DeliverTimeout)
+	defer cancel()
 	from := j.State
 	j.State = store.StateDelivering
 	j.Attempts++
