@@ -1,0 +1,441 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+func TestInviteURL(t *testing.T) {
+	const want = "https://discord.com/oauth2/authorize?client_id=123456789012345678&scope=bot+applications.commands&permissions=52224"
+	if got := InviteURL("123456789012345678"); got != want {
+		t.Errorf("InviteURL = %q, want %q", got, want)
+	}
+}
+
+type handlerFunc func(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw RawInteraction)
+
+func (f handlerFunc) HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw RawInteraction) {
+	f(ctx, s, i, raw)
+}
+
+var nopHandler = handlerFunc(func(context.Context, *discordgo.Session, *discordgo.InteractionCreate, RawInteraction) {})
+
+func TestNew(t *testing.T) {
+	b, err := New(Config{Token: " Bot abc.def.ghi ", APIURL: "http://127.0.0.1:1"}, nopHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := b.Session()
+	if s.Token != "Bot abc.def.ghi" || s.Identify.Token != "Bot abc.def.ghi" {
+		t.Errorf("token = %q / %q, want one Bot prefix", s.Token, s.Identify.Token)
+	}
+	if s.Identify.Intents != discordgo.IntentsGuilds {
+		t.Errorf("intents = %d, want GUILDS only", s.Identify.Intents)
+	}
+	if s.Debug || s.LogLevel >= discordgo.LogDebug {
+		t.Errorf("Debug = %v, LogLevel = %d: both leak the token", s.Debug, s.LogLevel)
+	}
+	if !s.ShouldRetryOnRateLimit {
+		t.Error("ShouldRetryOnRateLimit changed")
+	}
+	if s.Client.Timeout != 5*time.Minute {
+		t.Errorf("client timeout = %v, want 5m", s.Client.Timeout)
+	}
+	rt, ok := s.Client.Transport.(*rewriteTransport)
+	if !ok {
+		t.Fatalf("transport is %T, want the rewriting RoundTripper", s.Client.Transport)
+	}
+	tr, ok := rt.next.(*http.Transport)
+	if !ok {
+		t.Fatalf("inner transport is %T", rt.next)
+	}
+	if tr.TLSHandshakeTimeout != 10*time.Second || tr.ResponseHeaderTimeout != 60*time.Second || tr.IdleConnTimeout != 90*time.Second {
+		t.Errorf("transport timeouts TLS %v header %v idle %v", tr.TLSHandshakeTimeout, tr.ResponseHeaderTimeout, tr.IdleConnTimeout)
+	}
+	if rt.scheme != "http" || rt.host != "127.0.0.1:1" {
+		t.Errorf("rewrites to %s://%s", rt.scheme, rt.host)
+	}
+
+	b, err = New(Config{Token: "x", HTTPTimeout: time.Minute}, nopHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Session().Client.Timeout; got != time.Minute {
+		t.Errorf("HTTPTimeout not applied: %v", got)
+	}
+	if rt := b.Session().Client.Transport.(*rewriteTransport); rt.scheme != "https" || rt.host != "discord.com" {
+		t.Errorf("default origin %s://%s", rt.scheme, rt.host)
+	}
+
+	for name, tc := range map[string]struct {
+		cfg Config
+		h   Handler
+	}{
+		"no token":      {Config{APIURL: "https://discord.com"}, nopHandler},
+		"only prefix":   {Config{Token: "Bot "}, nopHandler},
+		"no handler":    {Config{Token: "x"}, nil},
+		"URL with path": {Config{Token: "x", APIURL: "https://discord.com/api/v9"}, nopHandler},
+		"not http":      {Config{Token: "x", APIURL: "ws://127.0.0.1:1"}, nopHandler},
+	} {
+		if _, err := New(tc.cfg, tc.h); err == nil {
+			t.Errorf("%s: New accepted %+v", name, tc.cfg.APIURL)
+		}
+	}
+}
+
+// waitGoroutines waits until the process runs no more goroutines than before.
+func waitGoroutines(t testing.TB, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			var sb strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&sb, 1)
+			t.Errorf("%d goroutines after Run, %d before:\n%s", runtime.NumGoroutine(), before, sb.String())
+			return
+		}
+		<-tick.C
+	}
+}
+
+func testLogger() (*slog.Logger, *syncBuffer) {
+	buf := &syncBuffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+func assertNoSecrets(t testing.TB, logs string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("secret %q in the logs:\n%s", s, logs)
+		}
+	}
+}
+
+// startRun runs b.Run in a goroutine; the returned function cancels it and returns Run's error.
+func startRun(t testing.TB, b *Bot) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(cancel)
+	return func() error {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("Run did not return after cancel")
+			return nil
+		}
+	}
+}
+
+func TestRunUnauthorized(t *testing.T) {
+	const wrong = "wrong-token-Qx7-not-valid"
+	m := newMiniDiscord(t, testBotToken, "app-1")
+	log, logs := testLogger()
+	before := runtime.NumGoroutine()
+	b, err := New(Config{Token: wrong, APIURL: m.srv.URL, Logger: log}, nopHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Run(t.Context())
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("Run = %v, want ErrUnauthorized", err)
+	}
+	if n := m.requestCount("GET /api/v9/users/@me"); n != 1 {
+		t.Errorf("%d token checks, want 1 (a 401 is never retried)", n)
+	}
+	if n := m.requestCount("GET /api/v9/gateway"); n != 0 {
+		t.Errorf("gateway discovered %d times after a refused token", n)
+	}
+	assertNoSecrets(t, err.Error()+logs.String(), wrong)
+	waitGoroutines(t, before)
+}
+
+type interactionSeen struct {
+	id, name, token string
+	raw             RawInteraction
+	ctxErr          error
+}
+
+// TestRunEndToEnd runs the bot against miniDiscord: token check, gateway, READY, guild registration,
+// interactions with and without attachment_size_limit, panics before and after the acknowledgement,
+// a handler in flight at shutdown, no goroutine left and no token in the logs.
+func TestRunEndToEnd(t *testing.T) {
+	m := newMiniDiscord(t, testBotToken, "app-1")
+	log, logs := testLogger()
+	seen := make(chan interactionSeen, 10)
+	blockStarted := make(chan struct{})
+	var blockReturned atomic.Bool
+	h := handlerFunc(func(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw RawInteraction) {
+		name := i.ApplicationCommandData().Name
+		switch name {
+		case "panic":
+			panic("boom while holding " + i.Token)
+		case "ackpanic":
+			if err := s.InteractionRespond(i.Interaction, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, discordgo.WithContext(ctx)); err != nil {
+				t.Errorf("defer: %s", SafeError(err))
+			}
+			panic("after ack")
+		case "block":
+			close(blockStarted)
+			<-ctx.Done()
+			seen <- interactionSeen{id: i.ID, name: name, ctxErr: ctx.Err()}
+			blockReturned.Store(true)
+			return
+		}
+		seen <- interactionSeen{id: i.ID, name: name, token: i.Token, raw: raw, ctxErr: ctx.Err()}
+	})
+	cmds := []*discordgo.ApplicationCommand{
+		{Name: "render", Description: "Render a video"},
+		{Name: "jobs", Description: "Your jobs"},
+	}
+	before := runtime.NumGoroutine()
+	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, GuildID: "guild-1", Commands: cmds, Logger: log}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, b)
+	ctx := t.Context()
+
+	m.waitFor(ctx, "command registration", func() bool { return len(m.commands) > 0 })
+	m.mu.Lock()
+	body, ok := m.commands["/api/v9/applications/app-1/guilds/guild-1/commands"]
+	m.mu.Unlock()
+	if !ok {
+		t.Fatalf("commands registered at %v, want the guild route", m.commands)
+	}
+	var names []struct{ Name string }
+	json.Unmarshal(body, &names)
+	if len(names) != 2 || names[0].Name != "render" || names[1].Name != "jobs" {
+		t.Errorf("registered %s", body)
+	}
+	if got := b.AppID(); got != "app-1" {
+		t.Errorf("AppID = %q", got)
+	}
+
+	receive := func() interactionSeen {
+		t.Helper()
+		select {
+		case s := <-seen:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("no interaction reached the handler")
+			return interactionSeen{}
+		}
+	}
+	const tok1, tok2, tok3, tok4, tok5 = testInteractionToken, "itok-second-Yq8", "itok-third-Wp7", "itok-fourth-Vo6", "itok-fifth-Un5"
+	m.sendInteraction("int-1", tok1, "render", 26214400)
+	if s := receive(); s.id != "int-1" || s.token != tok1 || s.raw.AttachmentSizeLimit != 26214400 || s.ctxErr != nil {
+		t.Errorf("handler saw %+v, want int-1 with limit 26214400 and a live ctx", s)
+	}
+	m.sendInteraction("int-2", tok2, "jobs", -1)
+	if s := receive(); s.id != "int-2" || s.raw.AttachmentSizeLimit != 0 {
+		t.Errorf("handler saw %+v, want int-2 with limit 0", s)
+	}
+
+	// A panic before any acknowledgement: an ephemeral response.
+	m.sendInteraction("int-3", tok3, "panic", 0)
+	m.waitFor(ctx, "the panic response", func() bool { return len(m.callbacks) > 0 })
+	m.mu.Lock()
+	cb := m.callbacks[0]
+	m.mu.Unlock()
+	data, _ := cb.Body["data"].(map[string]any)
+	if cb.Path != "/api/v9/interactions/int-3/"+tok3+"/callback" || cb.Body["type"] != float64(4) ||
+		data["flags"] != float64(64) || data["content"] != PanicReply {
+		t.Errorf("panic answer %s %v, want type 4, flags 64, %q", cb.Path, cb.Body, PanicReply)
+	}
+
+	// A panic after a deferred acknowledgement: the response fails with 40060, so an ephemeral follow-up.
+	m.sendInteraction("int-4", tok4, "ackpanic", 0)
+	m.waitFor(ctx, "the panic follow-up", func() bool { return len(m.followups) > 0 })
+	m.mu.Lock()
+	fu := m.followups[0]
+	nCallbacks := len(m.callbacks)
+	m.mu.Unlock()
+	if fu.Path != "/api/v9/webhooks/app-1/"+tok4 || fu.Body["flags"] != float64(64) || fu.Body["content"] != PanicReply {
+		t.Errorf("follow-up %s %v", fu.Path, fu.Body)
+	}
+	if nCallbacks != 3 { // int-3's answer, int-4's deferral, int-4's refused answer
+		t.Errorf("%d callbacks, want 3", nCallbacks)
+	}
+
+	// A handler in flight at shutdown gets a cancelled context, and Run waits for it.
+	m.sendInteraction("int-5", tok5, "block", 0)
+	select {
+	case <-blockStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking handler did not start")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run = %v, want nil after cancel", err)
+	}
+	if !blockReturned.Load() {
+		t.Error("Run returned before the in-flight handler")
+	}
+	if s := receive(); s.id != "int-5" || !errors.Is(s.ctxErr, context.Canceled) {
+		t.Errorf("in-flight handler saw %+v, want a cancelled ctx", s)
+	}
+	waitGoroutines(t, before)
+
+	out := logs.String()
+	assertNoSecrets(t, out, testBotToken, tok1, tok2, tok3, tok4, tok5)
+	for _, want := range []string{
+		"invite_url=\"" + InviteURL("app-1") + "\"",
+		"registered the slash commands",
+		"interaction handler panicked",
+		"boom while holding [token]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRunReconnects: the server drops the gateway connection; Run reconnects, its RESUME is refused,
+// discordgo identifies again, and interactions flow on the new connection.
+func TestRunReconnects(t *testing.T) {
+	m := newMiniDiscord(t, testBotToken, "app-3")
+	log, logs := testLogger()
+	seen := make(chan string, 1)
+	h := handlerFunc(func(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw RawInteraction) {
+		seen <- i.ID
+	})
+	before := runtime.NumGoroutine()
+	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, Logger: log}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, b)
+	ctx := t.Context()
+	m.waitFor(ctx, "registration", func() bool { return len(m.commands) == 1 && m.readies == 1 })
+	m.dropConnection()
+	m.waitFor(ctx, "a second READY", func() bool { return m.readies == 2 && m.conn != nil })
+	m.sendInteraction("int-r", "itok-after-reconnect", "render", 1)
+	select {
+	case id := <-seen:
+		if id != "int-r" {
+			t.Errorf("handler saw %q", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no interaction after the reconnect")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	m.mu.Lock()
+	nCommands := len(m.commands)
+	m.mu.Unlock()
+	if n := m.requestCount("PUT "); n != 1 || nCommands != 1 {
+		t.Errorf("%d registrations, want 1 (not again after a reconnect)", n)
+	}
+	waitGoroutines(t, before)
+	assertNoSecrets(t, logs.String(), testBotToken, "itok-after-reconnect")
+}
+
+// TestRunCancelDuringOpen: a gateway that never says HELLO holds Session.Open; cancelling ctx still
+// ends Run at once, with nothing left running.
+func TestRunCancelDuringOpen(t *testing.T) {
+	m := newMiniDiscord(t, testBotToken, "app-4")
+	m.hangGateway = true
+	log, _ := testLogger()
+	before := runtime.NumGoroutine()
+	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, Logger: log}, nopHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, b)
+	m.waitFor(t.Context(), "the websocket", func() bool {
+		for _, r := range m.requests {
+			if r == "GET /gw/" {
+				return true
+			}
+		}
+		return false
+	})
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Run took %v to stop", d)
+	}
+	if b.AppID() != "" {
+		t.Errorf("AppID %q without READY", b.AppID())
+	}
+	waitGoroutines(t, before)
+}
+
+func TestDecodeRawInteraction(t *testing.T) {
+	tests := []struct {
+		d       string
+		want    int64
+		wantErr bool
+	}{
+		{`{"id":"1","attachment_size_limit":26214400}`, 26214400, false},
+		{`{"id":"1"}`, 0, false},
+		{`{"attachment_size_limit":null}`, 0, false},
+		{`{"attachment_size_limit":"10485760"}`, 10485760, false},
+		{`{"attachment_size_limit":-1}`, 0, true},
+		{`{"attachment_size_limit":"big"}`, 0, true},
+		{`{"attachment_size_limit":1.5}`, 0, true},
+		{`not json`, 0, true},
+	}
+	for _, tt := range tests {
+		got, err := decodeRawInteraction(json.RawMessage(tt.d))
+		if got.AttachmentSizeLimit != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("decode %s = %d, %v; want %d, error %v", tt.d, got.AttachmentSizeLimit, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestRunStopsWhileReconnecting: the connection drops and the gateway stays down; cancelling ctx ends
+// Run and its reconnect attempts (discordgo's own reconnect loop would outlive Close).
+func TestRunStopsWhileReconnecting(t *testing.T) {
+	m := newMiniDiscord(t, testBotToken, "app-5")
+	log, logs := testLogger()
+	before := runtime.NumGoroutine()
+	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, Logger: log}, nopHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, b)
+	ctx := t.Context()
+	m.waitFor(ctx, "registration", func() bool { return len(m.commands) == 1 })
+	m.gatewayDown.Store(true)
+	m.dropConnection()
+	m.waitFor(ctx, "a second reconnect attempt", func() bool {
+		n := 0
+		for _, r := range m.requests {
+			if r == "GET /gw/" || r == "GET /api/v9/gateway" {
+				n++
+			}
+		}
+		// Discovery and websocket for the first connection, the cached websocket for a failed attempt
+		// (logged), discovery again for the next attempt.
+		return n >= 4
+	})
+	if err := stop(); err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	waitGoroutines(t, before)
+	if !strings.Contains(logs.String(), "reconnecting to the gateway failed") {
+		t.Errorf("no failed reconnect logged:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,429 @@
+package discordtest
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Gateway opcodes.
+const (
+	opDispatch       = 0
+	opHeartbeat      = 1
+	opIdentify       = 2
+	opPresenceUpdate = 3
+	opVoiceState     = 4
+	opResume         = 6
+	opRequestMembers = 8
+	opInvalidSession = 9
+	opHello          = 10
+	opHeartbeatAck   = 11
+	opSoundboard     = 31
+)
+
+// Gateway close codes the fake uses.
+const (
+	CloseUnknownError         = 4000
+	CloseUnknownOpcode        = 4001
+	CloseDecodeError          = 4002
+	CloseNotAuthenticated     = 4003
+	CloseAuthenticationFailed = 4004
+	CloseAlreadyAuthenticated = 4005
+	CloseInvalidShard         = 4010
+	CloseInvalidAPIVersion    = 4012
+	CloseInvalidIntents       = 4013
+	CloseDisallowedIntents    = 4014
+)
+
+// privilegedIntents are GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT.
+const privilegedIntents = 1<<1 | 1<<8 | 1<<15
+
+// writeTimeout bounds every gateway write.
+const writeTimeout = 5 * time.Second
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+// gwConn is one gateway connection.
+type gwConn struct {
+	ws      *websocket.Conn
+	host    string
+	version int
+
+	wmu      sync.Mutex // serializes writes and orders sequence numbers
+	seq      int64
+	compress bool          // payload compression asked for in IDENTIFY
+	zw       *zlib.Writer  // transport compression (compress=zlib-stream)
+	zbuf     *bytes.Buffer // output of zw
+
+	// guarded by Server.mu
+	identified bool
+	ready      bool
+	closed     bool
+	sessionID  string
+}
+
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if enc := q.Get("encoding"); enc != "" && enc != "json" {
+		http.Error(w, "discordtest: only encoding=json is supported", http.StatusBadRequest)
+		return
+	}
+	if cmp := q.Get("compress"); cmp != "" && cmp != "zlib-stream" {
+		http.Error(w, "discordtest: only compress=zlib-stream is supported", http.StatusBadRequest)
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(1 << 16)
+	c := &gwConn{ws: ws, host: strings.TrimPrefix(originOf(r), "http://"), version: 10}
+	if q.Get("compress") == "zlib-stream" {
+		c.zbuf = &bytes.Buffer{}
+		c.zw = zlib.NewWriter(c.zbuf)
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer s.dropConn(c)
+
+	if v := q.Get("v"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 6 || n > 10 {
+			c.closeWith(CloseInvalidAPIVersion, "Invalid API version.")
+			return
+		}
+		c.version = n
+	}
+	hello := map[string]any{"op": opHello, "d": map[string]any{"heartbeat_interval": s.heartbeat.Milliseconds()}, "s": nil, "t": nil}
+	if c.send(hello) != nil {
+		return
+	}
+	s.readLoop(c)
+}
+
+// readLoop handles what the client sends until the connection ends.
+func (s *Server) readLoop(c *gwConn) {
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var p struct {
+			Op *int            `json:"op"`
+			D  json.RawMessage `json:"d"`
+		}
+		if json.Unmarshal(data, &p) != nil || p.Op == nil {
+			c.closeWith(CloseDecodeError, "Error while decoding payload.")
+			return
+		}
+		s.mu.Lock()
+		identified := c.identified
+		s.mu.Unlock()
+		switch *p.Op {
+		case opHeartbeat:
+			if c.send(map[string]any{"op": opHeartbeatAck, "d": nil, "s": nil, "t": nil}) != nil {
+				return
+			}
+		case opIdentify:
+			if !s.identify(c, p.D) {
+				return
+			}
+		case opResume:
+			var d struct {
+				Token string `json:"token"`
+			}
+			_ = json.Unmarshal(p.D, &d)
+			if !s.validToken(d.Token) {
+				c.closeWith(CloseAuthenticationFailed, "Authentication failed.")
+				return
+			}
+			// The fake keeps no sessions to resume: the client must identify again.
+			if c.send(map[string]any{"op": opInvalidSession, "d": false, "s": nil, "t": nil}) != nil {
+				return
+			}
+		case opPresenceUpdate, opVoiceState, opRequestMembers, opSoundboard:
+			if !identified {
+				c.closeWith(CloseNotAuthenticated, "Not authenticated.")
+				return
+			}
+		default:
+			c.closeWith(CloseUnknownOpcode, "Unknown opcode.")
+			return
+		}
+	}
+}
+
+// identify handles op 2; it reports false when the connection was closed.
+func (s *Server) identify(c *gwConn, raw json.RawMessage) bool {
+	var d struct {
+		Token    string `json:"token"`
+		Compress bool   `json:"compress"`
+		Shard    []int  `json:"shard"`
+		Intents  *int64 `json:"intents"`
+	}
+	if json.Unmarshal(raw, &d) != nil {
+		c.closeWith(CloseDecodeError, "Error while decoding payload.")
+		return false
+	}
+	s.mu.Lock()
+	already := c.identified
+	s.mu.Unlock()
+	switch {
+	case already:
+		c.closeWith(CloseAlreadyAuthenticated, "Already authenticated.")
+		return false
+	case !s.validToken(d.Token):
+		c.closeWith(CloseAuthenticationFailed, "Authentication failed.")
+		return false
+	case d.Intents == nil || *d.Intents < 0:
+		c.closeWith(CloseInvalidIntents, "Invalid intent(s).")
+		return false
+	case *d.Intents&privilegedIntents&^s.grantedIntents != 0:
+		c.closeWith(CloseDisallowedIntents, "Disallowed intent(s).")
+		return false
+	case d.Shard != nil && (len(d.Shard) != 2 || d.Shard[1] < 1 || d.Shard[0] < 0 || d.Shard[0] >= d.Shard[1]):
+		c.closeWith(CloseInvalidShard, "Invalid shard.")
+		return false
+	}
+	shard := []int{0, 1}
+	if d.Shard != nil {
+		shard = d.Shard
+	}
+
+	s.mu.Lock()
+	s.sessions++
+	c.identified = true
+	c.sessionID = randomHex(16)
+	guilds := []any{}
+	for _, g := range s.guildIDs {
+		guilds = append(guilds, map[string]any{"id": g, "unavailable": true})
+	}
+	ready := map[string]any{
+		"v":                       c.version,
+		"user":                    s.botUserJSONLocked(),
+		"guilds":                  guilds,
+		"session_id":              c.sessionID,
+		"session_type":            "normal",
+		"resume_gateway_url":      "ws://" + c.host + "/gateway",
+		"shard":                   shard,
+		"application":             map[string]any{"id": s.appID, "flags": 0},
+		"private_channels":        []any{},
+		"presences":               []any{},
+		"relationships":           []any{},
+		"guild_join_requests":     []any{},
+		"geo_ordered_rtc_regions": []any{},
+		"user_settings":           map[string]any{},
+		"_trace":                  []any{`["discordtest"]`},
+	}
+	var creates []any
+	for _, g := range s.guildIDs {
+		creates = append(creates, s.guildCreateJSONLocked(g))
+	}
+	s.identifies = append(s.identifies, append(json.RawMessage(nil), raw...))
+	s.mu.Unlock()
+
+	c.wmu.Lock()
+	c.compress = d.Compress && c.zw == nil
+	c.wmu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if c.dispatch(ctx, "READY", ready) != nil {
+		return false
+	}
+	for _, g := range creates {
+		if c.dispatch(ctx, "GUILD_CREATE", g) != nil {
+			return false
+		}
+	}
+	s.mu.Lock()
+	if !c.closed {
+		c.ready = true
+		s.current = c
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	return true
+}
+
+// guildCreateJSONLocked is the GUILD_CREATE payload of a guild.
+func (s *Server) guildCreateJSONLocked(id string) map[string]any {
+	g := s.guildJSONLocked(id)
+	channels := []any{}
+	for _, cid := range s.guildChannels[id] {
+		channels = append(channels, s.channelJSONLocked(s.channels[cid]))
+	}
+	joined := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Format(tsLayout)
+	g["joined_at"] = joined
+	g["large"] = false
+	g["unavailable"] = false
+	g["member_count"] = 2
+	g["voice_states"] = []any{}
+	g["members"] = []any{map[string]any{
+		"user": s.userJSONLocked(s.appID), "roles": []any{}, "joined_at": joined, "deaf": false, "mute": false,
+		"flags": 0, "pending": false, "nick": nil, "avatar": nil, "banner": nil, "premium_since": nil,
+		"communication_disabled_until": nil,
+	}}
+	g["channels"] = channels
+	g["threads"] = []any{}
+	g["presences"] = []any{}
+	g["stage_instances"] = []any{}
+	g["guild_scheduled_events"] = []any{}
+	g["soundboard_sounds"] = []any{}
+	g["embedded_activities"] = []any{}
+	return g
+}
+
+// send writes one payload.
+func (c *gwConn) send(payload any) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(payload, time.Now().Add(writeTimeout))
+}
+
+// dispatch writes an op 0 event with the next sequence number.
+func (c *gwConn) dispatch(ctx context.Context, event string, d any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(writeTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.seq++
+	return c.writeLocked(map[string]any{"op": opDispatch, "t": event, "s": c.seq, "d": d}, deadline)
+}
+
+func (c *gwConn) writeLocked(payload any, deadline time.Time) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode gateway payload: %w", err)
+	}
+	_ = c.ws.SetWriteDeadline(deadline)
+	switch {
+	case c.zw != nil:
+		c.zbuf.Reset()
+		if _, err := c.zw.Write(b); err != nil {
+			return err
+		}
+		if err := c.zw.Flush(); err != nil {
+			return err
+		}
+		return c.ws.WriteMessage(websocket.BinaryMessage, c.zbuf.Bytes())
+	case c.compress:
+		var buf bytes.Buffer
+		zw := zlib.NewWriter(&buf)
+		_, _ = zw.Write(b)
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		return c.ws.WriteMessage(websocket.BinaryMessage, buf.Bytes())
+	default:
+		return c.ws.WriteMessage(websocket.TextMessage, b)
+	}
+}
+
+// closeWith sends a close frame with code and reason and closes the connection.
+func (c *gwConn) closeWith(code int, reason string) {
+	c.wmu.Lock()
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	c.wmu.Unlock()
+	_ = c.ws.Close()
+}
+
+// dropConn forgets a finished connection.
+func (s *Server) dropConn(c *gwConn) {
+	_ = c.ws.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.closed = true
+	c.ready = false
+	delete(s.conns, c)
+	if s.current == c {
+		s.current = nil
+	}
+	s.notifyLocked()
+}
+
+// readyConn returns the most recent identified, open connection.
+func (s *Server) readyConn() *gwConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current != nil && s.current.ready && !s.current.closed {
+		return s.current
+	}
+	return nil
+}
+
+func (s *Server) closeAllConns() {
+	s.mu.Lock()
+	s.stopped = true
+	var list []*gwConn
+	for c := range s.conns {
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	for _, c := range list {
+		c.closeWith(websocket.CloseGoingAway, "server stopped")
+	}
+}
+
+// Disconnect closes every gateway connection with the given close code (for
+// example 4000 or 1001), as when Discord drops a session; clients then
+// reconnect. It returns the number of connections closed.
+func (s *Server) Disconnect(closeCode int) int {
+	s.mu.Lock()
+	var list []*gwConn
+	for c := range s.conns {
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	for _, c := range list {
+		c.closeWith(closeCode, "disconnected by test")
+	}
+	return len(list)
+}
+
+// WaitReady returns once a client has identified and received READY and
+// every GUILD_CREATE on a connection that is still open.
+func (s *Server) WaitReady(ctx context.Context) error {
+	return s.WaitFor(ctx, func() bool { return s.readyConn() != nil })
+}
+
+// WaitSessions returns once n IDENTIFYs have been answered and a connection
+// is ready, e.g. after a bot restarted.
+func (s *Server) WaitSessions(ctx context.Context, n int) error {
+	return s.WaitFor(ctx, func() bool { return s.Sessions() >= n && s.readyConn() != nil })
+}
+
+// Sessions returns how many IDENTIFYs were accepted (answered with READY).
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions
+}
+
+// Identifies returns the "d" of every accepted IDENTIFY (they contain the
+// bot token), oldest first.
+func (s *Server) Identifies() []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]json.RawMessage(nil), s.identifies...)
+}
