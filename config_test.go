@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +96,27 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	if !strings.Contains(out, redacted) {
 		t.Fatalf("no redaction marker in:\n%s", out)
+	}
+}
+
+func TestDotenvRealValueWinsEmptyMeansUnset(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("VB_TEST_A=from-file\nVB_TEST_B=from-file\nVB_TEST_C=from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VB_TEST_A", "from-env")
+	t.Setenv("VB_TEST_B", "") // exported but empty: unset
+	os.Unsetenv("VB_TEST_C")
+	t.Cleanup(func() { os.Unsetenv("VB_TEST_C") })
+	if err := loadDotenv(path); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"VB_TEST_A": "from-env", "VB_TEST_B": "from-file", "VB_TEST_C": "from-file"} {
+		if got := os.Getenv(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if err := loadDotenv(filepath.Join(t.TempDir(), "missing.env")); err != nil {
+		t.Errorf("a missing .env: %v", err)
 	}
 }

@@ -35,8 +35,7 @@ import (
 const userAgent = "viggle-bot/0.1 (+https://github.com/viggle-bot/viggle-bot)"
 
 func main() {
-	// A real environment variable wins: godotenv never overrides one. A missing .env is fine.
-	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := loadDotenv(".env"); err != nil {
 		fmt.Fprintf(os.Stderr, "error: reading .env: %v\n", err)
 		os.Exit(2)
 	}
@@ -46,13 +45,31 @@ func main() {
 	os.Exit(code)
 }
 
+// loadDotenv applies the variables of the file at path that the environment leaves unset or empty: a
+// real value wins, and an empty one means unset (godotenv.Load alone would let an exported empty
+// variable, as compose files produce, hide the file's value). A missing file is fine.
+func loadDotenv(path string) error {
+	vars, err := godotenv.Read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for k, v := range vars {
+		if os.Getenv(k) == "" {
+			if err := os.Setenv(k, v); err != nil {
+				return fmt.Errorf("set %s: %w", k, err)
+			}
+		}
+	}
+	return nil
+}
+
 // run is the whole program with its inputs made explicit, so tests run it in-process.
 func run(ctx context.Context, prog string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "The Discord bot is not part of this build yet. Meanwhile, run one render from the terminal:\n"+
-			"  VIGGLE_API_URL=mock %s render --scene scene_demo --map \"person_a=char_alice\"\n"+
-			"See %s --help.\n", prog, prog)
-		return 2
+		return botCommand(ctx, prog, getenv, stderr)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -69,7 +86,7 @@ func printHelp(w io.Writer, prog string) {
 	fmt.Fprintf(w, `%[1]s: render Viggle multi-character videos for a Discord server.
 
 commands:
-  %[1]s                 run the Discord bot (coming with the Discord layer)
+  %[1]s                 run the Discord bot (needs DISCORD_TOKEN)
   %[1]s render ...      run one render from the terminal (%[1]s render --help)
   %[1]s --help          this text
 
@@ -108,7 +125,8 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 		level = cfg.LogLevel
 	}
 	log := newLogger(stderr, level)
-	a2, err := build(ctx, cfg, log, store.OriginTerminal, terminal.NewNotifier(stdout))
+	a2, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginTerminal},
+		func(*store.DB) jobs.Notifier { return terminal.NewNotifier(stdout) })
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitLocal
@@ -130,8 +148,9 @@ func (a *app) Close() {
 	}
 }
 
-// build opens the database and wires the Viggle client and the engine for one origin.
-func build(ctx context.Context, cfg Config, log *slog.Logger, origin store.Origin, n jobs.Notifier) (*app, error) {
+// build opens the database and wires the Viggle client and the engine for one origin (eo: the
+// origin's own engine options; the rest come from cfg).
+func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, notifier func(*store.DB) jobs.Notifier) (*app, error) {
 	a := &app{}
 	db, err := store.Open(ctx, cfg.DatabasePath, log)
 	if err != nil {
@@ -165,13 +184,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, origin store.Origi
 		a.Close()
 		return nil, fmt.Errorf("viggle client: %w", err)
 	}
-	eng, err := jobs.New(db, vc, n, jobs.Options{
-		Origin:        origin,
-		PollInterval:  cfg.PollInterval,
-		RenderTimeout: cfg.RenderTimeout,
-		WorkDir:       filepath.Join(filepath.Dir(cfg.DatabasePath), "tmp"),
-		Logger:        log,
-	})
+	eo.PollInterval = cfg.PollInterval
+	eo.RenderTimeout = cfg.RenderTimeout
+	eo.WorkDir = filepath.Join(filepath.Dir(cfg.DatabasePath), "tmp")
+	eo.Logger = log
+	eng, err := jobs.New(db, vc, notifier(db), eo)
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,5 +247,74 @@ func TestRenderExitCodes(t *testing.T) {
 	db.Close()
 	if code, msg := runCLI(t, t.Context(), vars, nil, "render", "--resume", "botjob1234"); code != 2 || !strings.Contains(msg, "Discord") {
 		t.Fatalf("bot job: exit %d %q", code, msg)
+	}
+}
+
+func TestRenderOutcomeUnknownExits3(t *testing.T) {
+	fake := viggletest.New(viggletest.WithScenarios(map[string]viggletest.Scenario{"scene_x": {Polls: 1}}))
+	// A proxy that takes the POST and hangs up without an answer: it may have reached Viggle.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			io.Copy(io.Discard, r.Body)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	vars := map[string]string{"VIGGLE_API_URL": srv.URL, "VIGGLE_API_KEY": cliKey, "DATABASE_PATH": filepath.Join(dir, "bot.db")}
+	var out bytes.Buffer
+	code, msg := runCLI(t, t.Context(), vars, &out, "render", "--scene", "scene_x", "--map", "a=b", "--out", filepath.Join(dir, "x.mp4"))
+	if code != 3 || !strings.Contains(msg, "may have") {
+		t.Fatalf("exit %d %q, want 3 (outcome unknown)", code, msg)
+	}
+	id := strings.SplitN(out.String(), "\n", 2)[0]
+	// Resuming sends nothing again and says the same.
+	if code, _ := runCLI(t, t.Context(), vars, nil, "render", "--resume", id); code != 3 {
+		t.Fatalf("resume of an interrupted job: exit %d, want 3", code)
+	}
+}
+
+func TestRenderLocalErrorExits4ThenResumes(t *testing.T) {
+	fake := viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{"scene_x": {Polls: 4, Steps: 3}}))
+	u, stop, err := fake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	dir := t.TempDir()
+	outDir := filepath.Join(dir, "out")
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"VIGGLE_API_URL": u, "VIGGLE_API_KEY": cliKey, "DATABASE_PATH": filepath.Join(dir, "bot.db"), "VIGGLE_POLL_INTERVAL": "10ms"}
+	var id string
+	w := &lineWatcher{fn: func(l string) {
+		if id == "" {
+			id = l
+		}
+		if strings.HasPrefix(l, "running") {
+			os.RemoveAll(outDir) // the disk goes away under the render
+		}
+	}}
+	code, msg := runCLI(t, t.Context(), vars, w, "render", "--scene", "scene_x", "--map", "a=b", "--out", filepath.Join(outDir, "x.mp4"))
+	if code != 4 || !strings.Contains(msg, "--resume "+id) {
+		t.Fatalf("exit %d %q, want 4 and how to resume", code, msg)
+	}
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := runCLI(t, t.Context(), vars, nil, "render", "--resume", id); code != 0 {
+		t.Fatalf("resume after the folder came back: exit %d %q", code, msg)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "x.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs", n)
 	}
 }

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+)
+
+// End-to-end: the real bot, wired as main wires it (run with no arguments), against the fake Discord
+// (REST and gateway) and the fake Viggle, over loopback.
+
+const (
+	discordToken = "MTAwMDAwMDAwMDAwMDAwMDAx.fake-DISCORD-SECRET-token"
+	guildID      = "200000000000000001"
+	channelID    = "300000000000000001"
+	alice        = "400000000000000001"
+	bob          = "400000000000000002"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type botEnv struct {
+	discord *discordtest.Server
+	viggle  *viggletest.Server
+	vars    map[string]string
+	logs    *syncBuffer
+	tokens  []string // every interaction token handed out: none may reach a log
+	mu      sync.Mutex
+}
+
+func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario) *botEnv {
+	t.Helper()
+	e := &botEnv{logs: &syncBuffer{}}
+	e.discord = discordtest.New(discordtest.WithToken(discordToken), discordtest.WithGuild(guildID))
+	du, stopD, err := e.discord.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopD)
+	e.viggle = viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(scenes))
+	vu, stopV, err := e.viggle.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopV)
+	e.vars = map[string]string{
+		"DISCORD_TOKEN": discordToken, "DISCORD_API_URL": du, "DISCORD_GUILD_ID": guildID,
+		"VIGGLE_API_URL": vu, "VIGGLE_API_KEY": cliKey, "VIGGLE_POLL_INTERVAL": "20ms",
+		"DATABASE_PATH": filepath.Join(t.TempDir(), "data", "bot.db"), "LOG_LEVEL": "debug",
+	}
+	t.Cleanup(func() { e.checkSecrets(t) })
+	return e
+}
+
+// start runs the bot in-process until the test ends.
+func (e *botEnv) start(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, "viggle-bot", nil, env(e.vars), io.Discard, e.logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("bot exited %d after shutdown; logs:\n%s", code, e.logs.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("bot did not stop")
+		}
+	})
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	if err := e.discord.WaitReady(rctx); err != nil {
+		t.Fatalf("bot never connected: %v\n%s", err, e.logs.String())
+	}
+	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+}
+
+func (e *botEnv) checkSecrets(t *testing.T) {
+	logs := e.logs.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range append([]string{discordToken, cliKey, "fake-DISCORD-SECRET"}, e.tokens...) {
+		if s != "" && strings.Contains(logs, s) {
+			t.Errorf("a secret (%.12s…) reached the logs", s)
+		}
+	}
+}
+
+// waitFor waits until cond holds, re-checking on every change the fake Discord records.
+func (e *botEnv) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond) // the job row and the fake Viggle change too
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-e.discord.Changed():
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s; logs:\n%s", what, e.logs.String())
+		}
+	}
+}
+
+func (e *botEnv) command(t *testing.T, user string, limit int64, name string, opts map[string]any) *discordtest.Interaction {
+	t.Helper()
+	i, err := e.discord.SendCommand(t.Context(), discordtest.SlashCommand{
+		Name: name, Options: opts, GuildID: guildID, ChannelID: channelID, UserID: user, Username: "user" + user[len(user)-1:],
+		AttachmentSizeLimit: limit,
+	})
+	if err != nil {
+		t.Fatalf("send /%s: %v", name, err)
+	}
+	e.mu.Lock()
+	e.tokens = append(e.tokens, i.Token)
+	e.mu.Unlock()
+	return i
+}
+
+// final waits until the interaction's message shows one of the final titles and returns it.
+func (e *botEnv) final(t *testing.T, i *discordtest.Interaction) *discordtest.Message {
+	t.Helper()
+	var m *discordtest.Message
+	e.waitFor(t, "the final message", func() bool {
+		msg, ok := e.discord.Original(i.ID)
+		if !ok {
+			return false
+		}
+		for _, title := range []string{"**Done!**", "**Render failed**", "**Cancelled**", "**Interrupted**"} {
+			if strings.HasPrefix(msg.Content, title) {
+				m = msg
+				return true
+			}
+		}
+		return false
+	})
+	return m
+}
+
+func (e *botEnv) callbackTypes(i *discordtest.Interaction) []int {
+	var types []int
+	for _, r := range e.discord.Callbacks(i.ID) {
+		var cb struct {
+			Type int `json:"type"`
+			Data struct {
+				Flags int `json:"flags"`
+			} `json:"data"`
+		}
+		json.Unmarshal(r.JSON, &cb)
+		types = append(types, cb.Type*1000+cb.Data.Flags)
+	}
+	return types
+}
+
+func videoOf(t *testing.T, size int64) []byte {
+	t.Helper()
+	b, err := io.ReadAll(viggletest.Video(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBotEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	e := newBotEnv(t, map[string]viggletest.Scenario{
+		"scene_ok":        {Polls: 3, VideoSize: 300 << 10},
+		"scene_big":       {Polls: 2, VideoSize: 12 << 20},
+		"scene_fail":      {Polls: 2, FailCode: "CS-UORC01-009", FailMessage: "Rendering failed: could not track a person"},
+		"scene_nocredits": {SubmitStatus: 402, SubmitCode: "CS-UORC01-008", SubmitMessage: "Insufficient credits"},
+	})
+	e.start(t)
+
+	t.Run("registration", func(t *testing.T) {
+		var names []string
+		for _, raw := range e.discord.Commands(guildID) {
+			var c struct {
+				Name    string `json:"name"`
+				Options []struct {
+					Name string `json:"name"`
+				} `json:"options"`
+			}
+			json.Unmarshal(raw, &c)
+			var opts []string
+			for _, o := range c.Options {
+				opts = append(opts, o.Name)
+			}
+			names = append(names, c.Name+"("+strings.Join(opts, ",")+")")
+		}
+		got := strings.Join(names, " ")
+		if got != "render(scene,map,background,bg_color,fast,model) jobs()" {
+			t.Fatalf("registered %s", got)
+		}
+	})
+
+	t.Run("render delivers the video as an attachment", func(t *testing.T) {
+		posts := e.viggle.Creates()
+		i := e.command(t, alice, 25<<20, "render", map[string]any{"scene": "scene_ok", "map": "person_a=char_x, person_b = char_x"})
+		m := e.final(t, i)
+		if !strings.HasPrefix(m.Content, "**Done!**") || len(m.Attachments) != 1 {
+			t.Fatalf("final message %q with %d attachments", m.Content, len(m.Attachments))
+		}
+		a := m.Attachments[0]
+		if !bytes.Equal(a.Data, videoOf(t, 300<<10)) || !strings.HasSuffix(a.Name, ".mp4") {
+			t.Fatalf("attachment %s: %d bytes, not the rendered video", a.Name, len(a.Data))
+		}
+		if got := e.callbackTypes(i); len(got) != 1 || got[0] != 5000 {
+			t.Fatalf("callbacks %v, want one deferred (type 5) non-ephemeral", got)
+		}
+		if n := e.viggle.Creates() - posts; n != 1 {
+			t.Fatalf("%d POSTs", n)
+		}
+		// A partial map with one character on two persons: exactly the pairs given.
+		var post viggletest.Request
+		for _, r := range e.viggle.Requests() {
+			if r.Method == "POST" {
+				post = r
+			}
+		}
+		var mapping map[string]string
+		if err := json.Unmarshal([]byte(post.Form.Get("character_mapping")), &mapping); err != nil ||
+			len(mapping) != 2 || mapping["person_a"] != "char_x" || mapping["person_b"] != "char_x" {
+			t.Fatalf("character_mapping %q", post.Form.Get("character_mapping"))
+		}
+	})
+
+	t.Run("invalid input is refused ephemerally without a POST", func(t *testing.T) {
+		posts := e.viggle.Creates()
+		for _, opts := range []map[string]any{
+			{"scene": "scene_ok", "map": "person_a"},
+			{"scene": "scene_ok", "map": "a=x, a=y"},
+			{"scene": "scene_ok", "map": "a=x", "background": "original", "bg_color": "1,2,3"},
+			{"scene": "scene_ok", "map": "a=x", "bg_color": "red"},
+			{"scene": `scene"ok`, "map": "a=x"},
+		} {
+			i := e.command(t, alice, 0, "render", opts)
+			e.waitFor(t, "the refusal", func() bool { return len(e.discord.Callbacks(i.ID)) == 1 })
+			if got := e.callbackTypes(i); got[0] != 4064 {
+				t.Fatalf("%v: callback %v, want type 4 with flags 64", opts, got)
+			}
+		}
+		if n := e.viggle.Creates() - posts; n != 0 {
+			t.Fatalf("bad input made %d POSTs", n)
+		}
+	})
+
+	t.Run("a Viggle failure is shown with its code", func(t *testing.T) {
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_fail", "map": "a=x"})
+		m := e.final(t, i)
+		if !strings.Contains(m.Content, "CS-UORC01-009") || !strings.Contains(m.Content, "could not track") || !strings.Contains(m.Content, "Viggle job") {
+			t.Fatalf("failure message: %q", m.Content)
+		}
+	})
+
+	t.Run("no credits at submit", func(t *testing.T) {
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_nocredits", "map": "a=x"})
+		m := e.final(t, i)
+		if !strings.Contains(m.Content, "CS-UORC01-008") || !strings.Contains(m.Content, "credits") {
+			t.Fatalf("no-credits message: %q", m.Content)
+		}
+	})
+
+	t.Run("a video over the upload limit is delivered as a link", func(t *testing.T) {
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_big", "map": "a=x"}) // no limit sent: 10 MiB
+		m := e.final(t, i)
+		if len(m.Attachments) != 0 || !strings.Contains(m.Content, "/cdn/") {
+			t.Fatalf("big video: %d attachments, content %q", len(m.Attachments), m.Content)
+		}
+	})
+
+	t.Run("a refused acknowledgement sends nothing to Viggle", func(t *testing.T) {
+		posts := e.viggle.Creates()
+		i, err := e.discord.SendCommand(t.Context(), discordtest.SlashCommand{Name: "render", LateAck: true,
+			Options: map[string]any{"scene": "scene_ok", "map": "a=x"}, GuildID: guildID, ChannelID: channelID, UserID: bob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.mu.Lock()
+		e.tokens = append(e.tokens, i.Token)
+		e.mu.Unlock()
+		db := openStore(t, e.vars["DATABASE_PATH"])
+		e.waitFor(t, "the job to be closed", func() bool {
+			list, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: bob, Limit: 1})
+			return len(list) == 1 && list[0].InteractionID == i.ID && !list[0].ClosedAt.IsZero()
+		})
+		if n := e.viggle.Creates() - posts; n != 0 {
+			t.Fatalf("%d POSTs after a refused acknowledgement", n)
+		}
+	})
+
+	t.Run("/jobs shows a member their own jobs only", func(t *testing.T) {
+		ib := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=bobs_char"})
+		e.final(t, ib)
+		ia := e.command(t, alice, 0, "jobs", nil)
+		e.waitFor(t, "the list", func() bool { return len(e.discord.Callbacks(ia.ID)) == 1 })
+		var cb struct {
+			Type int `json:"type"`
+			Data struct {
+				Content string `json:"content"`
+				Flags   int    `json:"flags"`
+			} `json:"data"`
+		}
+		json.Unmarshal(e.discord.Callbacks(ia.ID)[0].JSON, &cb)
+		if cb.Type != 4 || cb.Data.Flags&64 == 0 {
+			t.Fatalf("/jobs answered type %d flags %d, want an ephemeral message", cb.Type, cb.Data.Flags)
+		}
+		if !strings.Contains(cb.Data.Content, "scene_fail") || !strings.Contains(cb.Data.Content, "scene_ok") {
+			t.Fatalf("alice's list misses her jobs:\n%s", cb.Data.Content)
+		}
+		db := openStore(t, e.vars["DATABASE_PATH"])
+		bobs, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: bob, Limit: 10})
+		for _, j := range bobs {
+			if strings.Contains(cb.Data.Content, j.ID) {
+				t.Fatalf("alice's list shows bob's job %s:\n%s", j.ID, cb.Data.Content)
+			}
+		}
+	})
+}
+
+func openStore(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestBotWithoutTokenExplainsItself(t *testing.T) {
+	code, msg := runCLI(t, t.Context(), map[string]string{"VIGGLE_API_URL": "mock"}, nil)
+	if code != 2 || !strings.Contains(msg, "DISCORD_TOKEN") || !strings.Contains(msg, "render") {
+		t.Fatalf("exit %d %q", code, msg)
+	}
+}
+
+func TestBotRefusedTokenExits1(t *testing.T) {
+	d := discordtest.New(discordtest.WithToken("the-right-token"))
+	u, stop, err := d.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	code, msg := runCLI(t, t.Context(), map[string]string{
+		"DISCORD_TOKEN": "a-wrong-token", "DISCORD_API_URL": u, "VIGGLE_API_URL": "mock",
+		"DATABASE_PATH": filepath.Join(t.TempDir(), "bot.db"),
+	}, nil)
+	if code != 1 || !strings.Contains(msg, "DISCORD_TOKEN") || strings.Contains(msg, "a-wrong-token") {
+		t.Fatalf("exit %d %q", code, msg)
+	}
+}
+
+// TestMain lets the test binary run as the bot itself, for the restart test.
+func TestMain(m *testing.M) {
+	if os.Getenv("VB_BOT_CHILD") == "1" {
+		os.Exit(run(context.Background(), "viggle-bot", nil, os.Getenv, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Polls: 40, Steps: 10, VideoSize: 100 << 10}})
+	e.vars["VIGGLE_POLL_INTERVAL"] = "50ms"
+	startChild := func() (*exec.Cmd, *syncBuffer) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
+		for k, v := range e.vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		logs := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = io.Discard, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd, logs
+	}
+	sessions := e.discord.Sessions()
+	first, logs1 := startChild()
+	e.waitFor(t, "the first bot to connect", func() bool { return e.discord.Sessions() > sessions })
+	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	rctx, rcancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer rcancel()
+	if err := e.discord.WaitReady(rctx); err != nil {
+		t.Fatalf("first bot not ready: %v\n%s", err, logs1.String())
+	}
+	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "person_a=char_x"})
+	e.waitFor(t, "polling", func() bool { return e.viggle.Count("GET", "/api/render/") >= 3 })
+	if err := first.Process.Kill(); err != nil { // SIGKILL in the middle of the render
+		t.Fatal(err)
+	}
+	first.Wait()
+	sessions = e.discord.Sessions()
+	_, logs2 := startChild()
+	e.waitFor(t, "the second bot to connect", func() bool { return e.discord.Sessions() > sessions })
+	m := e.final(t, i)
+	if !strings.HasPrefix(m.Content, "**Done!**") || len(m.Attachments) != 1 || !bytes.Equal(m.Attachments[0].Data, videoOf(t, 100<<10)) {
+		t.Fatalf("after the restart: %q with %d attachments", m.Content, len(m.Attachments))
+	}
+	if n := e.viggle.Creates(); n != 1 {
+		t.Fatalf("%d POSTs across the restart, want 1", n)
+	}
+	uploads := 0
+	for _, r := range e.discord.Requests() {
+		if len(r.Files) > 0 {
+			uploads++
+		}
+	}
+	if uploads != 1 {
+		t.Fatalf("%d uploads, want exactly one delivery", uploads)
+	}
+	for _, l := range []*syncBuffer{logs1, logs2} {
+		for _, s := range []string{discordToken, cliKey, i.Token} {
+			if strings.Contains(l.String(), s) {
+				t.Errorf("a secret reached a child's logs")
+			}
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/bot"
+	"github.com/viggle-bot/viggle-bot/commands"
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/store"
+)
+
+// routeInteractions adapts the commands router to the bot's Handler: the bot knows sessions and raw
+// gateway events, the router only REST and interactions.
+type routeInteractions struct{ h *commands.Handler }
+
+func (r routeInteractions) HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw bot.RawInteraction) {
+	r.h.HandleInteraction(ctx, s, i.Interaction, raw.AttachmentSizeLimit)
+}
+
+// botCommand runs the Discord bot until ctx ends (SIGINT, SIGTERM).
+func botCommand(ctx context.Context, prog string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: configuration: %v\n", err)
+		return 2
+	}
+	if cfg.DiscordToken == "" {
+		fmt.Fprintf(stderr, "error: DISCORD_TOKEN is not set.\n"+
+			"Create an application at https://discord.com/developers/applications, open Bot, press Reset Token,\n"+
+			"and put the token in .env as DISCORD_TOKEN=… (see README.md, \"Run the bot\").\n"+
+			"Without Discord you can still try a render: VIGGLE_API_URL=mock %s render --scene scene_demo --map \"person_a=char_alice\"\n", prog)
+		return 2
+	}
+	if !cfg.Mock() && cfg.ViggleAPIKey == "" {
+		fmt.Fprintln(stderr, "error: VIGGLE_API_KEY is not set: create a key in the Viggle dashboard and put it in .env,\n"+
+			"or try the bot without Viggle first: VIGGLE_API_URL=mock")
+		return 2
+	}
+	level := slog.LevelInfo
+	if cfg.logLevelSet {
+		level = cfg.LogLevel
+	}
+	log := newLogger(stderr, level)
+
+	route := &routeInteractions{}
+	b, err := bot.New(bot.Config{
+		Token:    cfg.DiscordToken.Reveal(),
+		APIURL:   cfg.DiscordAPIURL,
+		GuildID:  cfg.GuildID,
+		Commands: commands.Definitions(),
+		Logger:   log,
+	}, route)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	}
+	var notifier *commands.Notifier
+	a, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginDiscord, RequireAck: true},
+		func(db *store.DB) jobs.Notifier {
+			notifier = commands.NewNotifier(b.Session(), b.AppID, db, log, nil)
+			return notifier
+		})
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 4
+	}
+	defer a.Close()
+	route.h = commands.NewHandler(a.engine, a.db, log, nil)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	notifierDone := make(chan struct{})
+	go func() { notifier.Run(runCtx); close(notifierDone) }()
+	// Unfinished jobs resume once the gateway is up (their deliveries need the application id).
+	go func() {
+		select {
+		case <-b.Ready():
+		case <-runCtx.Done():
+			return
+		}
+		if err := a.engine.Start(runCtx); err != nil {
+			log.Error("resume unfinished jobs", "err", err)
+		}
+	}()
+	err = b.Run(runCtx)
+	cancel()
+	stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer stop()
+	if serr := a.engine.Stop(stopCtx); serr != nil {
+		log.Warn("stop the engine", "err", serr)
+	}
+	<-notifierDone
+	switch {
+	case errors.Is(err, bot.ErrUnauthorized):
+		fmt.Fprintln(stderr, "error: Discord refused DISCORD_TOKEN (401 Unauthorized): copy a fresh token from the developer portal (Bot → Reset Token).")
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,390 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/redact"
+	"github.com/viggle-bot/viggle-bot/store"
+)
+
+// Timing rules of the Discord notifier.
+const (
+	// EditInterval: at most one progress edit per job in this time.
+	EditInterval = 5 * time.Second
+	// tokenMargin: an interaction token is used until this long before it dies (15 minutes after the
+	// interaction); after that results go to the channel with the bot token.
+	tokenMargin = time.Minute
+	editTimeout = 15 * time.Second
+)
+
+// QueueStore is what the notifier reads for its views.
+type QueueStore interface {
+	QueuePosition(ctx context.Context, origin store.Origin, id string) (int, error)
+}
+
+// Notifier delivers the engine's results to Discord. It implements jobs.Notifier. Progress edits of
+// every job go through one coalescing editor (see editor), each in the job's own rate-limit bucket, so
+// one slow or rate-limited edit holds up no other job.
+type Notifier struct {
+	rest  REST
+	appID func() string
+	st    QueueStore
+	log   *slog.Logger
+	now   func() time.Time
+	ed    *editor
+	// uploads caps concurrent uploads: discordgo holds each file in memory while it sends it.
+	uploads chan struct{}
+}
+
+var _ jobs.Notifier = (*Notifier)(nil)
+
+// NewNotifier returns a notifier sending through rest; appID returns the application id (known once
+// the bot is connected). Run must be running for progress edits to be sent.
+func NewNotifier(rest REST, appID func() string, st QueueStore, log *slog.Logger, now func() time.Time) *Notifier {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Notifier{rest: rest, appID: appID, st: st, log: log, now: now, uploads: make(chan struct{}, 2)}
+	n.ed = newEditor(n)
+	return n
+}
+
+// Run sends coalesced progress edits until ctx ends.
+func (n *Notifier) Run(ctx context.Context) { n.ed.run(ctx) }
+
+// tokenUsable reports whether the job's interaction token may still be used.
+func (n *Notifier) tokenUsable(j store.Job) bool {
+	return j.InteractionToken != "" && n.now().Before(j.TokenExpiresAt.Add(-tokenMargin))
+}
+
+func (n *Notifier) original(j store.Job) (string, error) {
+	app := n.appID()
+	if app == "" {
+		return "", errors.New("not connected to Discord yet (no application id)")
+	}
+	return discordgo.EndpointWebhookMessage(app, j.InteractionToken, "@original"), nil
+}
+
+// bucket keeps each interaction's edits in their own rate-limit bucket (discordgo would otherwise put
+// every webhook edit of every job in a single one and hold its lock for each whole request).
+func bucket(j store.Job) string { return "interaction:" + j.InteractionID }
+
+// editOriginal replaces the interaction's response with v (and files, if any).
+func (n *Notifier) editOriginal(ctx context.Context, j store.Job, v view, files []*discordgo.File) (string, error) {
+	url, err := n.original(j)
+	if err != nil {
+		return "", err
+	}
+	comps := v.Components
+	if comps == nil {
+		comps = []discordgo.MessageComponent{}
+	}
+	body := messageEdit{Content: &v.Content, Components: &comps, AllowedMentions: noMentions}
+	refs := make([]attachmentRef, len(files))
+	for i, f := range files {
+		refs[i] = attachmentRef{ID: fmt.Sprint(i), Filename: f.Name}
+	}
+	body.Attachments = &refs
+	return send(ctx, n.rest, "PATCH", url, bucket(j), body, files)
+}
+
+// post sends v to the job's channel with the bot token, mentioning (only) the owner. The nonce makes a
+// repeat after a crash return the first message instead of posting a second one.
+func (n *Notifier) post(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (string, error) {
+	body := messageCreate{
+		Content:         v.Content,
+		Components:      v.Components,
+		AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{j.OwnerID}},
+		Nonce:           nonce(j, kind),
+		EnforceNonce:    true,
+	}
+	for i, f := range files {
+		body.Attachments = append(body.Attachments, attachmentRef{ID: fmt.Sprint(i), Filename: f.Name})
+	}
+	return send(ctx, n.rest, "POST", discordgo.EndpointChannelMessages(j.ChannelID), "channel:"+j.ChannelID, body, files)
+}
+
+// nonce is unique per job and outcome and at most 25 characters, as Discord requires.
+func nonce(j store.Job, kind string) string {
+	s := "vb" + kind[:1] + j.ID
+	if len(s) > 25 {
+		s = s[:25]
+	}
+	return s
+}
+
+// deliver shows v where the owner will see it: the interaction's message while its token lives, the
+// channel after. It returns the delivery record.
+func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (string, error) {
+	if n.tokenUsable(j) {
+		id, err := n.editOriginal(ctx, j, v, files)
+		if err == nil {
+			return "message:" + id, nil
+		}
+		if !tokenGone(err) {
+			return "", err
+		}
+		n.log.Info("interaction token no longer usable; posting in the channel", "job", j.ID, "err", redact.Error(err))
+	}
+	if v.Content != "" && j.OwnerID != "" {
+		v.Content = fmt.Sprintf("<@%s>\n%s", j.OwnerID, v.Content)
+	}
+	id, err := n.post(ctx, j, kind, v, files)
+	if err != nil {
+		return "", err
+	}
+	return "message:" + id + ",channel", nil
+}
+
+// Progress queues a progress edit of the job's message (coalesced; see editor).
+func (n *Notifier) Progress(_ context.Context, j store.Job) error {
+	n.ed.update(j)
+	return nil
+}
+
+// Done delivers the video: attached when it fits the server's upload limit, else as a link (also
+// when Discord refuses the upload with 413 / 40005).
+func (n *Notifier) Done(ctx context.Context, j store.Job, v jobs.Video) (string, error) {
+	n.ed.finish(ctx, j.ID)
+	if v.File != "" {
+		files, closeAll, err := openFiles(j, v)
+		if err != nil {
+			return "", err
+		}
+		select {
+		case n.uploads <- struct{}{}:
+		case <-ctx.Done():
+			closeAll()
+			return "", ctx.Err()
+		}
+		rec, err := n.deliver(ctx, j, "done", doneView(j, v, true), files)
+		<-n.uploads
+		closeAll()
+		if err == nil {
+			return rec + ",attachment", nil
+		}
+		if !tooLarge(err) {
+			return "", fmt.Errorf("deliver video: %s", redact.Error(err))
+		}
+		n.log.Info("upload refused as too large; sending the link", "job", j.ID)
+	}
+	rec, err := n.deliver(ctx, j, "done", doneView(j, v, false), nil)
+	if err != nil {
+		return "", fmt.Errorf("deliver video link: %s", redact.Error(err))
+	}
+	return rec + ",link", nil
+}
+
+// openFiles opens the downloaded video (and mask) for upload as <job id>.mp4 and <job id>-mask.mp4.
+func openFiles(j store.Job, v jobs.Video) ([]*discordgo.File, func(), error) {
+	var opened []*os.File
+	closeAll := func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}
+	var files []*discordgo.File
+	add := func(path, name string) error {
+		f, err := os.Open(filepath.Clean(path))
+		if err != nil {
+			return fmt.Errorf("open video: %w", err)
+		}
+		opened = append(opened, f)
+		files = append(files, &discordgo.File{Name: name, ContentType: "video/mp4", Reader: f})
+		return nil
+	}
+	if err := add(v.File, j.ID+".mp4"); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	if v.MaskFile != "" {
+		if err := add(v.MaskFile, j.ID+"-mask.mp4"); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+	}
+	return files, closeAll, nil
+}
+
+func (n *Notifier) ended(ctx context.Context, j store.Job, kind string) error {
+	n.ed.finish(ctx, j.ID)
+	if _, err := n.deliver(ctx, j, kind, endedView(j), nil); err != nil {
+		return fmt.Errorf("tell the owner (%s): %s", kind, redact.Error(err))
+	}
+	return nil
+}
+
+// Failed shows what went wrong and what to do next.
+func (n *Notifier) Failed(ctx context.Context, j store.Job) error { return n.ended(ctx, j, "failed") }
+
+// Cancelled shows that the render was cancelled.
+func (n *Notifier) Cancelled(ctx context.Context, j store.Job) error {
+	return n.ended(ctx, j, "cancelled")
+}
+
+// Interrupted says that the render may have reached Viggle and was not sent again.
+func (n *Notifier) Interrupted(ctx context.Context, j store.Job) error {
+	return n.ended(ctx, j, "interrupted")
+}
+
+// editor coalesces progress edits: per job, only the latest view is kept, and it is sent at most once
+// per EditInterval and only when state, percent or stage changed. Edits run concurrently (a few at a
+// time), each with its own deadline and in its own rate-limit bucket.
+type editor struct {
+	n    *Notifier
+	mu   sync.Mutex
+	jobs map[string]*editState
+	wake chan struct{}
+	sem  chan struct{}
+}
+
+type editState struct {
+	latest   store.Job
+	pending  bool
+	lastKey  string
+	lastAt   time.Time
+	inflight chan struct{} // non-nil while an edit is being sent; closed when it ends
+	final    bool
+}
+
+func newEditor(n *Notifier) *editor {
+	return &editor{n: n, jobs: map[string]*editState{}, wake: make(chan struct{}, 1), sem: make(chan struct{}, 4)}
+}
+
+func progressKey(j store.Job) string {
+	return fmt.Sprintf("%s|%s|%d|%s", j.State, j.ViggleStatus, j.Progress, j.Stage)
+}
+
+func (e *editor) update(j store.Job) {
+	if !e.n.tokenUsable(j) {
+		return // no progress edits once the token is about to die; the result goes to the channel
+	}
+	e.mu.Lock()
+	st := e.jobs[j.ID]
+	if st == nil {
+		st = &editState{}
+		e.jobs[j.ID] = st
+	}
+	if st.final || (progressKey(j) == st.lastKey && !st.pending) {
+		e.mu.Unlock()
+		return
+	}
+	st.latest, st.pending = j, true
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// finish stops progress edits of a job and waits for one in flight, so that it cannot overwrite the
+// final message.
+func (e *editor) finish(ctx context.Context, id string) {
+	e.mu.Lock()
+	st := e.jobs[id]
+	if st == nil {
+		e.mu.Unlock()
+		return
+	}
+	st.final, st.pending = true, false
+	inflight := st.inflight
+	e.mu.Unlock()
+	if inflight != nil {
+		select {
+		case <-inflight:
+		case <-ctx.Done():
+		}
+	}
+	e.mu.Lock()
+	delete(e.jobs, id)
+	e.mu.Unlock()
+}
+
+func (e *editor) run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		now := e.n.now()
+		next := time.Hour
+		var due []*editState
+		e.mu.Lock()
+		for _, st := range e.jobs {
+			if !st.pending || st.inflight != nil || st.final {
+				continue
+			}
+			if wait := st.lastAt.Add(EditInterval).Sub(now); wait > 0 {
+				next = min(next, wait)
+				continue
+			}
+			st.pending = false
+			st.inflight = make(chan struct{})
+			due = append(due, st)
+		}
+		e.mu.Unlock()
+		for _, st := range due {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.send(ctx, st)
+			}()
+		}
+		timer.Reset(next)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+func (e *editor) send(ctx context.Context, st *editState) {
+	acquired := false
+	select {
+	case e.sem <- struct{}{}:
+		acquired = true
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	j := st.latest
+	e.mu.Unlock()
+	if acquired {
+		ectx, cancel := context.WithTimeout(ctx, editTimeout)
+		pos := 0
+		if j.State == store.StateRunning {
+			if p, err := e.n.st.QueuePosition(ectx, j.Origin, j.ID); err == nil {
+				pos = p
+			}
+		}
+		_, err := e.n.editOriginal(ectx, j, progressView(j, pos), nil)
+		cancel()
+		if err != nil {
+			e.n.log.Warn("progress edit failed", "job", j.ID, "err", redact.Error(err))
+		}
+		<-e.sem
+	}
+	e.mu.Lock()
+	st.lastKey, st.lastAt = progressKey(j), e.n.now()
+	close(st.inflight)
+	st.inflight = nil
+	e.mu.Unlock()
+	select { // a newer update may have arrived meanwhile
+	case e.wake <- struct{}{}:
+	default:
+	}
+}

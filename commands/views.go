@@ -1,0 +1,214 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/store"
+)
+
+// Every message the bot shows is built here, from plain job values.
+
+// view is a message's content and buttons.
+type view struct {
+	Content    string
+	Components []discordgo.MessageComponent
+}
+
+// noMentions keeps echoed user text (ids, scene names) from pinging anyone.
+var noMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+
+// code shows user-supplied text in a code span, which Discord does not interpret.
+func code(s string) string {
+	s = strings.ReplaceAll(s, "`", "ˋ")
+	return "`" + s + "`"
+}
+
+func ts(t time.Time) string { return fmt.Sprintf("<t:%d:R>", t.Unix()) }
+
+// header is the first lines common to a job's views: scene, job id, map.
+func header(j store.Job, title string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** · scene %s · job %s\n", title, code(j.Request.SceneID), code(j.ID))
+	pairs := make([]string, 0, len(j.Request.Mapping))
+	for _, p := range j.Request.Mapping {
+		pairs = append(pairs, code(p.Person)+" → "+code(p.Character))
+	}
+	const maxMap = 1200
+	m := strings.Join(pairs, ", ")
+	if len(m) > maxMap {
+		m = m[:strings.LastIndex(m[:maxMap], ", ")] + ", …"
+	}
+	fmt.Fprintf(&b, "Map: %s\n", m)
+	if opts := options(j); opts != "" {
+		fmt.Fprintf(&b, "Options: %s\n", opts)
+	}
+	return b.String()
+}
+
+func options(j store.Job) string {
+	var o []string
+	if j.Request.Background != "" {
+		bg := j.Request.Background
+		if j.Request.BGColor != "" {
+			bg += " " + j.Request.BGColor
+		}
+		o = append(o, "background "+bg)
+	}
+	if j.Request.Fast {
+		o = append(o, "fast")
+	}
+	if j.Request.Model != "" {
+		o = append(o, j.Request.Model)
+	}
+	return strings.Join(o, ", ")
+}
+
+func cancelButton(j store.Job) []discordgo.MessageComponent {
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: "Cancel render", Style: discordgo.DangerButton, CustomID: btnCancel + ":" + j.ID},
+	}}}
+}
+
+// progressView shows a job that is on its way. position is its place among this bot's jobs still
+// queued at Viggle (0: not queued).
+func progressView(j store.Job, position int) view {
+	var b strings.Builder
+	b.WriteString(header(j, "Rendering"))
+	switch j.State {
+	case store.StateQueued, store.StateSubmitting:
+		b.WriteString("Status: sending to Viggle…\n")
+	case store.StateRunning:
+		status := j.ViggleStatus
+		if status == "" {
+			status = "queued"
+		}
+		fmt.Fprintf(&b, "Status: %s · %d%%", status, j.Progress)
+		if j.Stage != "" {
+			fmt.Fprintf(&b, " · %s", strings.ReplaceAll(j.Stage, "_", " "))
+		}
+		if position > 0 {
+			fmt.Fprintf(&b, " · #%d in Viggle's queue", position)
+		}
+		b.WriteString("\n")
+	case store.StateComplete, store.StateDelivering:
+		b.WriteString("Status: finished, uploading the video…\n")
+	}
+	started := j.SubmittedAt
+	if started.IsZero() {
+		started = j.CreatedAt
+	}
+	fmt.Fprintf(&b, "Started %s. I'll edit this message when it's done.", ts(started))
+	return view{Content: b.String(), Components: cancelButton(j)}
+}
+
+// doneView shows a finished video, attached (the file goes with the message) or as a link.
+func doneView(j store.Job, v jobs.Video, attached bool) view {
+	var b strings.Builder
+	b.WriteString(header(j, "Done!"))
+	fmt.Fprintf(&b, "<@%s>, your video is ready", j.OwnerID)
+	if attached {
+		b.WriteString(".")
+		return view{Content: b.String()}
+	}
+	if v.Size > 0 {
+		fmt.Fprintf(&b, " (%s, over this server's upload limit of %s)", mib(v.Size), mib(j.UploadLimit))
+	} else {
+		fmt.Fprintf(&b, " (over this server's upload limit of %s)", mib(j.UploadLimit))
+	}
+	fmt.Fprintf(&b, ": %s\nThe link expires after a while: download it soon.", v.URL)
+	var comps []discordgo.MessageComponent
+	if len(v.URL) <= 512 {
+		comps = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.Button{Label: "Open video", Style: discordgo.LinkButton, URL: v.URL},
+		}}}
+	}
+	return view{Content: b.String(), Components: comps}
+}
+
+func mib(n int64) string {
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// endedView shows a job that failed, was cancelled or interrupted: what happened and what to do next.
+func endedView(j store.Job) view {
+	var b strings.Builder
+	switch j.State {
+	case store.StateCancelled:
+		b.WriteString(header(j, "Cancelled"))
+		b.WriteString(j.ErrorMessage)
+	case store.StateInterrupted:
+		b.WriteString(header(j, "Interrupted"))
+		fmt.Fprintf(&b, "%s\nCheck the Viggle dashboard before you start it again.", j.ErrorMessage)
+	default:
+		b.WriteString(header(j, "Render failed"))
+		fmt.Fprintf(&b, "%s\n%s", j.ErrorMessage, jobs.Advice(j.ErrorCode))
+	}
+	var ids []string
+	if j.ErrorCode != "" {
+		ids = append(ids, "error "+code(j.ErrorCode))
+	}
+	if j.ViggleJobID != "" {
+		ids = append(ids, "Viggle job "+code(j.ViggleJobID))
+	}
+	if len(ids) > 0 {
+		fmt.Fprintf(&b, "\n-# %s", strings.Join(ids, " · "))
+	}
+	return view{Content: b.String()}
+}
+
+// stateLabel is a job's state in the words of the /jobs list.
+func stateLabel(j *store.Job) string {
+	switch j.State {
+	case store.StateQueued, store.StateSubmitting:
+		return "sending"
+	case store.StateRunning:
+		return fmt.Sprintf("rendering %d%%", j.Progress)
+	case store.StateComplete, store.StateDelivering:
+		return "uploading"
+	case store.StateDelivered:
+		return "done"
+	case store.StateUndeliverable:
+		return "done (not delivered)"
+	case store.StateFailed:
+		if j.ErrorCode != "" {
+			return "failed (" + j.ErrorCode + ")"
+		}
+		return "failed"
+	}
+	return string(j.State)
+}
+
+// jobsView lists the caller's jobs, newest first.
+func jobsView(list []*store.Job) string {
+	if len(list) == 0 {
+		return "You have no renders in this server yet. Start one with `/render`."
+	}
+	var b strings.Builder
+	b.WriteString("**Your latest renders in this server**\n")
+	for _, j := range list {
+		fmt.Fprintf(&b, "%s · %s · %s · %s", code(j.ID), code(j.Request.SceneID), stateLabel(j), ts(j.CreatedAt))
+		if link := resultLink(j); link != "" {
+			fmt.Fprintf(&b, " · [result](%s)", link)
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// resultLink points at a job's result: the message it was delivered in, else the video URL.
+func resultLink(j *store.Job) string {
+	if id, ok := strings.CutPrefix(j.Delivery, "message:"); ok && j.GuildID != "" {
+		if id, _, _ = strings.Cut(id, ","); id != "" {
+			return fmt.Sprintf("https://discord.com/channels/%s/%s/%s", j.GuildID, j.ChannelID, id)
+		}
+	}
+	if j.State == store.StateDelivered || j.State == store.StateUndeliverable {
+		return j.VideoURL
+	}
+	return ""
+}
