@@ -5,7 +5,7 @@
 // Every REST call goes to Config.APIURL through a URL-rewriting RoundTripper (discordgo's endpoints
 // are fixed at init), and the gateway URL is discovered there too. Neither the bot token nor an
 // interaction token ever reaches a log line: discordgo's own logging is routed into slog with debug
-// lines dropped and tokens redacted, and errors are logged through SafeError.
+// lines dropped and tokens redacted, and errors are logged through redact.Error.
 package bot
 
 import (
@@ -24,6 +24,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
+
+	"github.com/viggle-bot/viggle-bot/redact"
 )
 
 // RawInteraction is what the bot decodes from the raw gateway event that discordgo's types lack.
@@ -124,7 +126,7 @@ func New(cfg Config, h Handler) (*Bot, error) {
 
 	s, err := discordgo.New("Bot " + cfg.Token)
 	if err != nil {
-		return nil, fmt.Errorf("bot: new session: %s", SafeError(err))
+		return nil, fmt.Errorf("bot: new session: %s", redact.Error(err))
 	}
 	conns := newConnTracker()
 	tr := newHTTPTransport(conns.DialContext)
@@ -282,7 +284,7 @@ func (b *Bot) reconnect(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b.log.Warn("reconnecting to the gateway failed", "err", SafeError(err), "retry_in", delay)
+		b.log.Warn("reconnecting to the gateway failed", "err", redact.Error(err), "retry_in", delay)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -327,7 +329,7 @@ func (b *Bot) shutdown(cancel context.CancelFunc) {
 	b.mu.Unlock()
 	cancel()
 	if err := b.s.Close(); err != nil {
-		b.log.Warn("closing the gateway connection", "err", SafeError(err))
+		b.log.Warn("closing the gateway connection", "err", redact.Error(err))
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -391,7 +393,7 @@ func (b *Bot) dispatch(s *discordgo.Session, e *discordgo.Event) {
 	}
 	raw, err := decodeRawInteraction(e.RawData)
 	if err != nil {
-		b.log.Warn("could not decode attachment_size_limit; using 0", "interaction_id", ic.ID, "err", redact(err.Error(), ic.Token))
+		b.log.Warn("could not decode attachment_size_limit; using 0", "interaction_id", ic.ID, "err", redact.Text(err.Error(), ic.Token))
 	}
 	b.mu.Lock()
 	if b.closing || b.runCtx == nil {
@@ -451,8 +453,8 @@ func (b *Bot) recovered(ctx context.Context, s *discordgo.Session, i *discordgo.
 		"interaction_id", i.ID,
 		"interaction_type", i.Type.String(),
 		"name", interactionName(i),
-		"panic", redact(fmt.Sprint(v), i.Token),
-		"stack", redact(string(stack), i.Token))
+		"panic", redact.Text(fmt.Sprint(v), i.Token),
+		"stack", redact.Text(string(stack), i.Token))
 	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
 		return
 	}
@@ -470,7 +472,7 @@ func (b *Bot) recovered(ctx context.Context, s *discordgo.Session, i *discordgo.
 		}, discordgo.WithContext(ctx))
 	}
 	if err != nil {
-		b.log.Warn("could not tell the user that their interaction failed", "interaction_id", i.ID, "err", SafeError(err))
+		b.log.Warn("could not tell the user that their interaction failed", "interaction_id", i.ID, "err", redact.Error(err))
 	}
 }
 
@@ -493,12 +495,12 @@ func hasCode(err error, code int) bool {
 	return errors.As(err, &re) && re.Message != nil && re.Message.Code == code
 }
 
-// opError names what failed; its message is rendered through SafeError, and errors.Is/As still
+// opError names what failed; its message is rendered through redact.Error, and errors.Is/As still
 // reach the cause (a *discordgo.RESTError, say).
 type opError struct {
 	op  string
 	err error
 }
 
-func (e *opError) Error() string { return e.op + ": " + SafeError(e.err) }
+func (e *opError) Error() string { return e.op + ": " + redact.Error(e.err) }
 func (e *opError) Unwrap() error { return e.err }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/redact"
 )
 
 func TestInviteURL(t *testing.T) {
@@ -190,7 +192,7 @@ func TestRunEndToEnd(t *testing.T) {
 			panic("boom while holding " + i.Token)
 		case "ackpanic":
 			if err := s.InteractionRespond(i.Interaction, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}, discordgo.WithContext(ctx)); err != nil {
-				t.Errorf("defer: %s", SafeError(err))
+				t.Errorf("defer: %s", redact.Error(err))
 			}
 			panic("after ack")
 		case "block":
@@ -437,5 +439,32 @@ func TestRunStopsWhileReconnecting(t *testing.T) {
 	waitGoroutines(t, before)
 	if !strings.Contains(logs.String(), "reconnecting to the gateway failed") {
 		t.Errorf("no failed reconnect logged:\n%s", logs.String())
+	}
+}
+
+// opError's message goes through redact.Error: the REST error in its short form, never the request
+// (nor its Authorization header), and errors.As still reaches the cause.
+func TestOpErrorRESTError(t *testing.T) {
+	req, _ := http.NewRequest("POST", "https://discord.com/api/v9/webhooks/111/"+testInteractionToken, nil)
+	req.Header.Set("Authorization", "Bot "+testBotToken)
+	re := &discordgo.RESTError{Request: req, Response: &http.Response{StatusCode: 404, Request: req},
+		ResponseBody: []byte(`{"message": "Unknown interaction", "code": 10062}`),
+		Message:      &discordgo.APIErrorMessage{Code: 10062, Message: "Unknown interaction"}}
+	err := error(&opError{op: "bot: register", err: re})
+	for _, got := range []string{err.Error(), redact.Error(err)} {
+		if want := "bot: register: HTTP 404: code 10062 Unknown interaction"; got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+		for _, secret := range []string{testBotToken, testInteractionToken, "Authorization", "authorization"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("%q in %q", secret, got)
+			}
+		}
+	}
+	if got := (*discordgo.RESTError)(nil); !errors.As(err, &got) || got != re {
+		t.Errorf("errors.As did not reach the RESTError")
+	}
+	if !hasCode(err, 10062) {
+		t.Errorf("hasCode(err, 10062) = false")
 	}
 }
