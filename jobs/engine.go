@@ -33,6 +33,9 @@ var (
 	ErrNotOwner = errors.New("jobs: only the job's owner may do that")
 	// ErrWrongOrigin is returned when a process is asked to work on a job of another origin.
 	ErrWrongOrigin = errors.New("jobs: the job belongs to another origin")
+	// ErrUndeliverable, wrapped in a Notifier's error, says that trying again cannot help (the owner
+	// cannot be reached anywhere): the job ends undeliverable at once.
+	ErrUndeliverable = errors.New("jobs: the owner cannot be reached")
 )
 
 // Options configure an Engine. Zero values take the defaults documented on each field.

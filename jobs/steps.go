@@ -267,7 +267,7 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			return 0, false, ctx.Err()
 		}
 		j.Attempts++
-		if j.Attempts < e.opts.MaxDeliveryAttempts {
+		if j.Attempts < e.opts.MaxDeliveryAttempts && !errors.Is(err, ErrUndeliverable) {
 			if serr := e.save(ctx, j, from); serr != nil {
 				return 0, false, serr
 			}
@@ -445,6 +445,12 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 			return 0, false, ctx.Err()
 		}
 		e.log.Warn("delivery failed", "job", j.ID, "attempt", j.Attempts, "err", err)
+		if errors.Is(err, ErrUndeliverable) {
+			if gerr := e.giveUp(ctx, j, err); gerr != nil {
+				return 0, false, gerr
+			}
+			return 0, true, nil
+		}
 		return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
 	}
 	e.hook(PointDelivered, j)
