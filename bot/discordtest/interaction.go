@@ -39,7 +39,11 @@ type Interaction struct {
 	MessageID           string // components: the message the component is on
 	AttachmentSizeLimit int64  // 0 when the payload had none
 	CreatedAt           time.Time
-	Payload             json.RawMessage // the INTERACTION_CREATE "d" as sent
+	// DispatchedAt is when the fake began writing the INTERACTION_CREATE to
+	// the gateway websocket (its clock, read once the payload was encoded,
+	// after any wait behind other writes). A Redeliver leaves it unchanged.
+	DispatchedAt time.Time
+	Payload      json.RawMessage // the INTERACTION_CREATE "d" as sent
 }
 
 // interactionState is the fake's view of one interaction.
@@ -623,10 +627,11 @@ func (s *Server) registerLocked(payload map[string]any, late bool) *interactionS
 func (s *Server) dispatchInteraction(ctx context.Context, st *interactionState) (*Interaction, error) {
 	c := s.readyConn()
 	var err error
+	var at time.Time
 	if c == nil {
 		err = ErrNoGateway
 	} else {
-		err = c.dispatch(ctx, "INTERACTION_CREATE", st.Payload)
+		at, err = c.dispatchAt(ctx, "INTERACTION_CREATE", st.Payload, s.clock)
 	}
 	if err != nil {
 		s.mu.Lock()
@@ -637,7 +642,10 @@ func (s *Server) dispatchInteraction(ctx context.Context, st *interactionState) 
 		s.mu.Unlock()
 		return nil, fmt.Errorf("discordtest: dispatch interaction: %w", err)
 	}
+	s.mu.Lock()
+	st.DispatchedAt = at
 	out := st.Interaction
+	s.mu.Unlock()
 	return &out, nil
 }
 

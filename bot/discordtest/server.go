@@ -158,6 +158,9 @@ type Failure struct {
 	Body string
 	// Delay holds the answer back this long (or until the client gives up).
 	Delay time.Duration
+	// DelayAfter processes the request normally (the message is created), then holds the answer back
+	// this long: the window in which a client may crash after Discord acted but before it learnt so.
+	DelayAfter time.Duration
 }
 
 // passThrough reports whether f only delays a normal answer.
@@ -569,6 +572,14 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, route string,
 		return
 	}
 	status, resp, e := s.route(r, &req)
+	if failing && f.DelayAfter > 0 {
+		t := time.NewTimer(f.DelayAfter)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
 	if e != nil {
 		writeError(rec, e, bucket)
 		return
