@@ -60,6 +60,7 @@ func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario) *botEnv {
 	t.Helper()
 	e := &botEnv{logs: &syncBuffer{}}
 	e.discord = discordtest.New(discordtest.WithToken(discordToken), discordtest.WithGuild(guildID))
+	trackDiscord(e.discord)
 	du, stopD, err := e.discord.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +222,7 @@ func TestBotEndToEnd(t *testing.T) {
 			names = append(names, c.Name+"("+strings.Join(opts, ",")+")")
 		}
 		got := strings.Join(names, " ")
-		if got != "render(scene,map,background,bg_color,fast,model) jobs()" {
+		if got != "render(scene,map,background,bg_color,fast,model) jobs(status)" {
 			t.Fatalf("registered %s", got)
 		}
 	})
@@ -369,6 +370,7 @@ func TestBotWithoutTokenExplainsItself(t *testing.T) {
 
 func TestBotRefusedTokenExits1(t *testing.T) {
 	d := discordtest.New(discordtest.WithToken("the-right-token"))
+	trackDiscord(d)
 	u, stop, err := d.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +390,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("VB_BOT_CHILD") == "1" {
 		os.Exit(run(context.Background(), "viggle-bot", nil, os.Getenv, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	os.Exit(discordConformance(m.Run()))
 }
 
 func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
@@ -436,12 +438,17 @@ func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
 	if n := e.viggle.Creates(); n != 1 {
 		t.Fatalf("%d POSTs across the restart, want 1", n)
 	}
+	// The fake records a request after answering it: wait for the upload's record.
 	uploads := 0
-	for _, r := range e.discord.Requests() {
-		if len(r.Files) > 0 {
-			uploads++
+	e.waitFor(t, "the upload to be recorded", func() bool {
+		uploads = 0
+		for _, r := range e.discord.Requests() {
+			if len(r.Files) > 0 {
+				uploads++
+			}
 		}
-	}
+		return uploads > 0
+	})
 	if uploads != 1 {
 		t.Fatalf("%d uploads, want exactly one delivery", uploads)
 	}

@@ -3,7 +3,11 @@
 // Discord. It adds no rules of its own: what a render is and how it runs is the engine's business.
 package commands
 
-import "github.com/bwmarrin/discordgo"
+import (
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/store"
+)
 
 // Command and option names: the outside contract.
 const (
@@ -19,9 +23,26 @@ const (
 	OptStatus     = "status"
 )
 
+// /jobs status filter values and the job states each one lists.
+const (
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+var statusStates = map[string][]store.State{
+	StatusRunning:   {store.StateQueued, store.StateSubmitting, store.StateRunning, store.StateComplete, store.StateDelivering},
+	StatusDone:      {store.StateDelivered, store.StateUndeliverable},
+	StatusFailed:    {store.StateFailed, store.StateInterrupted},
+	StatusCancelled: {store.StateCancelled},
+}
+
 // Button custom-id prefixes: "<prefix>:<job id>".
 const (
 	btnCancel = "cancel"
+	btnRetry  = "retry"
+	btnPage   = "jobs" // jobs:<owner>:<status>:<page>
 )
 
 func choices(values ...string) []*discordgo.ApplicationCommandOptionChoice {
@@ -59,6 +80,10 @@ func Definitions() []*discordgo.ApplicationCommand {
 			Name:        CmdJobs,
 			Description: "Your latest renders in this server (only you see the list)",
 			Contexts:    &guildOnly,
+			Options: []*discordgo.ApplicationCommandOption{
+				{Type: discordgo.ApplicationCommandOptionString, Name: OptStatus,
+					Description: "Only renders that are…", Choices: choices(StatusRunning, StatusDone, StatusFailed, StatusCancelled)},
+			},
 		},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -91,6 +92,14 @@ func send(ctx context.Context, rest REST, method, url, bucket string, body any, 
 	var resp []byte
 	var err error
 	if len(files) > 0 {
+		// The same files may be sent again (an edit refused, then a channel post): start each from 0.
+		for _, f := range files {
+			if sk, ok := f.Reader.(io.Seeker); ok {
+				if _, err := sk.Seek(0, io.SeekStart); err != nil {
+					return "", fmt.Errorf("rewind upload: %w", err)
+				}
+			}
+		}
 		ctype, b, merr := discordgo.MultipartBodyWithJSON(body, files)
 		if merr != nil {
 			return "", fmt.Errorf("build upload: %w", merr)

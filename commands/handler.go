@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type Engine interface {
 type Store interface {
 	Acknowledge(ctx context.Context, id string, at time.Time) error
 	ListByOwner(ctx context.Context, f store.ListFilter) ([]*store.Job, error)
+	CountByOwner(ctx context.Context, f store.ListFilter) (int, error)
 }
 
 // DefaultUploadLimit applies when an interaction carries no attachment_size_limit.
@@ -75,6 +77,10 @@ func (h *Handler) HandleInteraction(ctx context.Context, rest REST, i *discordgo
 		switch prefix {
 		case btnCancel:
 			h.cancel(ctx, rest, i, arg)
+		case btnRetry:
+			h.retry(ctx, rest, i, arg, uploadLimit)
+		case btnPage:
+			h.jobsPage(ctx, rest, i, arg)
 		default:
 			h.ephemeral(ctx, rest, i, "That button no longer does anything.")
 		}
@@ -156,6 +162,12 @@ func (h *Handler) render(ctx context.Context, rest REST, i *discordgo.Interactio
 		h.ephemeral(ctx, rest, i, msg+"\nNothing was sent to Viggle and no credits were used.")
 		return
 	}
+	h.start(ctx, rest, i, req, uploadLimit)
+}
+
+// start commits a job for the interaction, acknowledges it with a deferred (public) response, records
+// the acknowledgement, and only then lets the engine send the render.
+func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction, req spec.Request, uploadLimit int64) {
 	if uploadLimit <= 0 {
 		uploadLimit = DefaultUploadLimit
 	}
@@ -199,15 +211,99 @@ func (h *Handler) render(ctx context.Context, rest REST, i *discordgo.Interactio
 	}
 }
 
-// jobs handles /jobs: the caller's own ten latest jobs in this server, newest first, only to them.
+// jobs handles /jobs: the caller's own jobs in this server, newest first, ten a page, only to them.
 func (h *Handler) jobs(ctx context.Context, rest REST, i *discordgo.Interaction) {
-	list, err := h.st.ListByOwner(ctx, store.ListFilter{Origin: store.OriginDiscord, GuildID: i.GuildID, OwnerID: userID(i), Limit: 10})
+	status := ""
+	for _, o := range i.ApplicationCommandData().Options {
+		if o.Name == OptStatus {
+			status, _ = o.Value.(string)
+		}
+	}
+	v, err := h.jobsList(ctx, i.GuildID, userID(i), status, 0)
 	if err != nil {
 		h.log.Error("list jobs", "err", err)
 		h.ephemeral(ctx, rest, i, "I could not read your renders just now. Please try again.")
 		return
 	}
-	h.ephemeral(ctx, rest, i, jobsView(list))
+	err = rest.InteractionRespond(i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: v.Content, Components: v.Components,
+			Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions},
+	}, discordgo.WithContext(ctx))
+	if err != nil {
+		h.log.Warn("answer /jobs", "err", redact.Error(err))
+	}
+}
+
+// jobsList builds one page of an owner's list; the filter is applied in SQL.
+func (h *Handler) jobsList(ctx context.Context, guild, owner, status string, page int) (view, error) {
+	if _, ok := statusStates[status]; !ok {
+		status = ""
+	}
+	f := store.ListFilter{Origin: store.OriginDiscord, GuildID: guild, OwnerID: owner, States: statusStates[status]}
+	total, err := h.st.CountByOwner(ctx, f)
+	if err != nil {
+		return view{}, err
+	}
+	pages := max(1, (total+jobsPageSize-1)/jobsPageSize)
+	page = min(max(page, 0), pages-1)
+	f.Limit, f.Offset = jobsPageSize, page*jobsPageSize
+	list, err := h.st.ListByOwner(ctx, f)
+	if err != nil {
+		return view{}, err
+	}
+	return jobsView(list, owner, status, page, total), nil
+}
+
+// jobsPage handles the Previous/Next buttons of a /jobs list: only the list's owner may page it.
+func (h *Handler) jobsPage(ctx context.Context, rest REST, i *discordgo.Interaction, arg string) {
+	parts := strings.Split(arg, ":")
+	if len(parts) != 3 {
+		h.ephemeral(ctx, rest, i, "That button no longer does anything.")
+		return
+	}
+	owner, status := parts[0], parts[1]
+	page, err := strconv.Atoi(parts[2])
+	if err != nil {
+		h.ephemeral(ctx, rest, i, "That button no longer does anything.")
+		return
+	}
+	if owner != userID(i) {
+		h.ephemeral(ctx, rest, i, "This list belongs to someone else: use /jobs to see your own renders.")
+		return
+	}
+	v, err := h.jobsList(ctx, i.GuildID, owner, status, page)
+	if err != nil {
+		h.log.Error("list jobs", "err", err)
+		h.ephemeral(ctx, rest, i, "I could not read your renders just now. Please try again.")
+		return
+	}
+	err = rest.InteractionRespond(i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseUpdateMessage,
+		Data: &discordgo.InteractionResponseData{Content: v.Content, Components: v.Components, AllowedMentions: noMentions},
+	}, discordgo.WithContext(ctx))
+	if err != nil {
+		h.log.Warn("page /jobs", "err", redact.Error(err))
+	}
+}
+
+// retry handles the Retry button of a failed or interrupted job: its owner gets a new job with the
+// same parameters (which costs credits again, as the button says), in a new message.
+func (h *Handler) retry(ctx context.Context, rest REST, i *discordgo.Interaction, id string, uploadLimit int64) {
+	j, err := h.eng.Get(ctx, id)
+	if err != nil {
+		h.ephemeral(ctx, rest, i, "I can't find that render any more.")
+		return
+	}
+	if j.OwnerID != userID(i) {
+		h.ephemeral(ctx, rest, i, fmt.Sprintf("Only <@%s>, who started this render, can retry it. You can start your own with /render.", j.OwnerID))
+		return
+	}
+	if j.State != store.StateFailed && j.State != store.StateInterrupted {
+		h.ephemeral(ctx, rest, i, "Only failed or interrupted renders can be retried.")
+		return
+	}
+	h.start(ctx, rest, i, j.Request, uploadLimit)
 }
 
 // cancel handles the Cancel button: only the job's owner may use it.

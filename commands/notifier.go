@@ -2,9 +2,11 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -103,7 +105,7 @@ func (n *Notifier) editOriginal(ctx context.Context, j store.Job, v view, files 
 
 // post sends v to the job's channel with the bot token, mentioning (only) the owner. The nonce makes a
 // repeat after a crash return the first message instead of posting a second one.
-func (n *Notifier) post(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (string, error) {
+func (n *Notifier) post(ctx context.Context, j store.Job, channelID, kind string, v view, files []*discordgo.File) (string, error) {
 	body := messageCreate{
 		Content:         v.Content,
 		Components:      v.Components,
@@ -114,7 +116,7 @@ func (n *Notifier) post(ctx context.Context, j store.Job, kind string, v view, f
 	for i, f := range files {
 		body.Attachments = append(body.Attachments, attachmentRef{ID: fmt.Sprint(i), Filename: f.Name})
 	}
-	return send(ctx, n.rest, "POST", discordgo.EndpointChannelMessages(j.ChannelID), "channel:"+j.ChannelID, body, files)
+	return send(ctx, n.rest, "POST", discordgo.EndpointChannelMessages(channelID), "channel:"+channelID, body, files)
 }
 
 // nonce is unique per job and outcome and at most 25 characters, as Discord requires.
@@ -126,8 +128,10 @@ func nonce(j store.Job, kind string) string {
 	return s
 }
 
-// deliver shows v where the owner will see it: the interaction's message while its token lives, the
-// channel after. It returns the delivery record.
+// deliver shows v where the owner will see it: the interaction's message while its token lives; after
+// that a channel message with the bot token that mentions the owner; where the bot may not post there,
+// a DM. When the DM is refused too, the job is undeliverable (jobs.ErrUndeliverable). It returns the
+// delivery record.
 func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (string, error) {
 	if n.tokenUsable(j) {
 		id, err := n.editOriginal(ctx, j, v, files)
@@ -142,11 +146,62 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 	if v.Content != "" && j.OwnerID != "" {
 		v.Content = fmt.Sprintf("<@%s>\n%s", j.OwnerID, v.Content)
 	}
-	id, err := n.post(ctx, j, kind, v, files)
+	id, err := n.post(ctx, j, j.ChannelID, kind, v, files)
+	if err == nil {
+		return "message:" + id + ",channel", nil
+	}
+	if !forbidden(err) {
+		return "", err
+	}
+	n.log.Info("may not post in the channel; sending a DM", "job", j.ID, "err", redact.Error(err))
+	dm, err := n.dmChannel(ctx, j.OwnerID)
+	if err == nil {
+		id, err = n.post(ctx, j, dm, kind, v, files)
+		if err == nil {
+			return "dm:" + id, nil
+		}
+	}
+	if forbidden(err) {
+		return "", fmt.Errorf("neither the channel nor a DM accepted the message (%s): %w", redact.Error(err), jobs.ErrUndeliverable)
+	}
+	return "", err
+}
+
+// safeError prints an error from a Discord call without its secrets (tokens in URLs, the request kept
+// by discordgo's RESTError) while errors.Is and errors.As still see the original.
+type safeError struct{ err error }
+
+func (e safeError) Error() string { return redact.Error(e.err) }
+func (e safeError) Unwrap() error { return e.err }
+
+// forbidden reports whether Discord refused a post for good: no access or permission to the channel,
+// an unknown channel, or a user who does not accept DMs (50007).
+func forbidden(err error) bool {
+	code, status := discordCode(err)
+	switch code {
+	case discordgo.ErrCodeMissingAccess, discordgo.ErrCodeMissingPermissions, discordgo.ErrCodeUnknownChannel,
+		discordgo.ErrCodeCannotSendMessagesToThisUser:
+		return true
+	}
+	return status == http.StatusForbidden
+}
+
+// dmChannel opens (or finds) the DM channel with a user.
+func (n *Notifier) dmChannel(ctx context.Context, userID string) (string, error) {
+	resp, err := n.rest.RequestWithBucketID("POST", discordgo.EndpointUserChannels("@me"),
+		struct {
+			RecipientID string `json:"recipient_id"`
+		}{userID}, "dm:"+userID, discordgo.WithContext(ctx))
 	if err != nil {
 		return "", err
 	}
-	return "message:" + id + ",channel", nil
+	var ch struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(resp, &ch); err != nil || ch.ID == "" {
+		return "", fmt.Errorf("decode DM channel: %v", err)
+	}
+	return ch.ID, nil
 }
 
 // Progress queues a progress edit of the job's message (coalesced; see editor).
@@ -177,13 +232,13 @@ func (n *Notifier) Done(ctx context.Context, j store.Job, v jobs.Video) (string,
 			return rec + ",attachment", nil
 		}
 		if !tooLarge(err) {
-			return "", fmt.Errorf("deliver video: %s", redact.Error(err))
+			return "", fmt.Errorf("deliver video: %w", safeError{err})
 		}
 		n.log.Info("upload refused as too large; sending the link", "job", j.ID)
 	}
 	rec, err := n.deliver(ctx, j, "done", doneView(j, v, false), nil)
 	if err != nil {
-		return "", fmt.Errorf("deliver video link: %s", redact.Error(err))
+		return "", fmt.Errorf("deliver video link: %w", safeError{err})
 	}
 	return rec + ",link", nil
 }
@@ -222,7 +277,7 @@ func openFiles(j store.Job, v jobs.Video) ([]*discordgo.File, func(), error) {
 func (n *Notifier) ended(ctx context.Context, j store.Job, kind string) error {
 	n.ed.finish(ctx, j.ID)
 	if _, err := n.deliver(ctx, j, kind, endedView(j), nil); err != nil {
-		return fmt.Errorf("tell the owner (%s): %s", kind, redact.Error(err))
+		return fmt.Errorf("tell the owner (%s): %w", kind, safeError{err})
 	}
 	return nil
 }
@@ -254,6 +309,7 @@ type editor struct {
 type editState struct {
 	latest   store.Job
 	pending  bool
+	lastSent bool // the one "still rendering" edit before the token dies
 	lastKey  string
 	lastAt   time.Time
 	inflight chan struct{} // non-nil while an edit is being sent; closed when it ends
@@ -268,9 +324,28 @@ func progressKey(j store.Job) string {
 	return fmt.Sprintf("%s|%s|%d|%s", j.State, j.ViggleStatus, j.Progress, j.Stage)
 }
 
+// tokenPhase says what the job's interaction token is still good for: normal edits; one last edit (the
+// minute before it dies); nothing.
+func (n *Notifier) tokenPhase(j store.Job) int {
+	left := j.TokenExpiresAt.Sub(n.now())
+	switch {
+	case j.InteractionToken == "" || left <= 10*time.Second:
+		return phaseGone
+	case left <= tokenMargin:
+		return phaseLast
+	}
+	return phaseNormal
+}
+
+const (
+	phaseNormal = iota
+	phaseLast
+	phaseGone
+)
+
 func (e *editor) update(j store.Job) {
-	if !e.n.tokenUsable(j) {
-		return // no progress edits once the token is about to die; the result goes to the channel
+	if e.n.tokenPhase(j) == phaseGone {
+		return // the result goes to the channel
 	}
 	e.mu.Lock()
 	st := e.jobs[j.ID]
@@ -284,6 +359,10 @@ func (e *editor) update(j store.Job) {
 	}
 	st.latest, st.pending = j, true
 	e.mu.Unlock()
+	e.poke()
+}
+
+func (e *editor) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -324,18 +403,34 @@ func (e *editor) run(ctx context.Context) {
 		var due []*editState
 		e.mu.Lock()
 		for _, st := range e.jobs {
-			if !st.pending || st.inflight != nil || st.final {
+			if st.inflight != nil || st.final {
 				continue
 			}
-			if wait := st.lastAt.Add(EditInterval).Sub(now); wait > 0 {
-				next = min(next, wait)
+			switch e.n.tokenPhase(st.latest) {
+			case phaseGone:
 				continue
+			case phaseLast:
+				if st.lastSent {
+					continue
+				}
+			default:
+				if !st.lastSent {
+					next = min(next, st.latest.TokenExpiresAt.Add(-tokenMargin).Sub(now))
+				}
+				if !st.pending {
+					continue
+				}
+				if wait := st.lastAt.Add(EditInterval).Sub(now); wait > 0 {
+					next = min(next, wait)
+					continue
+				}
 			}
 			st.pending = false
 			st.inflight = make(chan struct{})
 			due = append(due, st)
 		}
 		e.mu.Unlock()
+		next = max(next, 10*time.Millisecond)
 		for _, st := range due {
 			wg.Add(1)
 			go func() {
@@ -362,6 +457,10 @@ func (e *editor) send(ctx context.Context, st *editState) {
 	}
 	e.mu.Lock()
 	j := st.latest
+	last := e.n.tokenPhase(j) == phaseLast
+	if last {
+		st.lastSent = true
+	}
 	e.mu.Unlock()
 	if acquired {
 		ectx, cancel := context.WithTimeout(ctx, editTimeout)
@@ -371,7 +470,11 @@ func (e *editor) send(ctx context.Context, st *editState) {
 				pos = p
 			}
 		}
-		_, err := e.n.editOriginal(ectx, j, progressView(j, pos), nil)
+		v := progressView(j, pos)
+		if last {
+			v = lastEditView(j, pos)
+		}
+		_, err := e.n.editOriginal(ectx, j, v, nil)
 		cancel()
 		if err != nil {
 			e.n.log.Warn("progress edit failed", "job", j.ID, "err", redact.Error(err))

@@ -106,6 +106,18 @@ func progressView(j store.Job, position int) view {
 	return view{Content: b.String(), Components: cancelButton(j)}
 }
 
+// lastEditView is the job's last progress edit, sent the minute before its interaction token dies:
+// after it the message cannot change, so the result will be posted in the channel.
+func lastEditView(j store.Job, position int) view {
+	v := progressView(j, position)
+	cut := strings.LastIndex(v.Content, "I'll edit this message")
+	if cut > 0 {
+		v.Content = v.Content[:cut]
+	}
+	v.Content += fmt.Sprintf("Still rendering — this message can't change any more, so I'll post the result here and mention <@%s>.", j.OwnerID)
+	return v
+}
+
 // doneView shows a finished video, attached (the file goes with the message) or as a link.
 func doneView(j store.Job, v jobs.Video, attached bool) view {
 	var b strings.Builder
@@ -158,7 +170,13 @@ func endedView(j store.Job) view {
 	if len(ids) > 0 {
 		fmt.Fprintf(&b, "\n-# %s", strings.Join(ids, " · "))
 	}
-	return view{Content: b.String()}
+	v := view{Content: b.String()}
+	if j.State == store.StateFailed || j.State == store.StateInterrupted {
+		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.Button{Label: "Retry (uses credits again)", Style: discordgo.SecondaryButton, CustomID: btnRetry + ":" + j.ID},
+		}}}
+	}
+	return v
 }
 
 // stateLabel is a job's state in the words of the /jobs list.
@@ -183,13 +201,26 @@ func stateLabel(j *store.Job) string {
 	return string(j.State)
 }
 
-// jobsView lists the caller's jobs, newest first.
-func jobsView(list []*store.Job) string {
-	if len(list) == 0 {
-		return "You have no renders in this server yet. Start one with `/render`."
+// jobsPageSize is how many jobs one /jobs page lists.
+const jobsPageSize = 10
+
+// jobsView lists one page of the caller's jobs, newest first, with Previous/Next buttons that carry the
+// owner, the filter and the page.
+func jobsView(list []*store.Job, owner, status string, page, total int) view {
+	if total == 0 {
+		msg := "You have no renders in this server yet. Start one with `/render`."
+		if status != "" {
+			msg = fmt.Sprintf("You have no %s renders in this server.", status)
+		}
+		return view{Content: msg}
 	}
 	var b strings.Builder
-	b.WriteString("**Your latest renders in this server**\n")
+	title := "Your renders in this server"
+	if status != "" {
+		title = fmt.Sprintf("Your %s renders in this server", status)
+	}
+	pages := (total + jobsPageSize - 1) / jobsPageSize
+	fmt.Fprintf(&b, "**%s** (page %d of %d)\n", title, page+1, pages)
 	for _, j := range list {
 		fmt.Fprintf(&b, "%s · %s · %s · %s", code(j.ID), code(j.Request.SceneID), stateLabel(j), ts(j.CreatedAt))
 		if link := resultLink(j); link != "" {
@@ -197,7 +228,15 @@ func jobsView(list []*store.Job) string {
 		}
 		b.WriteString("\n")
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	v := view{Content: strings.TrimSuffix(b.String(), "\n")}
+	if pages > 1 {
+		id := func(p int) string { return fmt.Sprintf("%s:%s:%s:%d", btnPage, owner, status, p) }
+		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.Button{Label: "Previous", Style: discordgo.SecondaryButton, CustomID: id(page - 1), Disabled: page == 0},
+			discordgo.Button{Label: "Next", Style: discordgo.SecondaryButton, CustomID: id(page + 1), Disabled: page+1 >= pages},
+		}}}
+	}
+	return v
 }
 
 // resultLink points at a job's result: the message it was delivered in, else the video URL.
