@@ -157,9 +157,7 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 	if j.UpdatedAt.IsZero() {
 		j.UpdatedAt = now
 	}
-	_, err = db.sql.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES (
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	req := &insertReq{args: []any{
 		j.ID, j.Origin, j.OwnerID, j.GuildID, j.ChannelID, nullString(j.InteractionID), j.InteractionToken,
 		millis(j.TokenExpiresAt), j.UploadLimit, j.Target, j.Request.SceneID, mapping, j.Request.Background,
 		j.Request.BGColor, j.Request.Fast, j.Request.Model,
@@ -169,8 +167,8 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		millis(j.DeliveredAt), millis(j.ClosedAt), millis(j.UpdatedAt),
 		j.Delivery, j.Attempts, j.PollFailures, millis(j.CancelRequestedAt), j.CancelRequestedBy,
 		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt),
-	)
-	if err != nil {
+	}, done: make(chan error, 1)}
+	if err := db.insertGrouped(ctx, req); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("store: insert job %s: %w", j.ID, ErrDuplicate)
 		}
@@ -179,8 +177,82 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 	return nil
 }
 
+// insertReq is one row waiting to be inserted, and where its outcome goes.
+type insertReq struct {
+	args []any
+	done chan error
+}
+
+const insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertGrouped commits req together with every other insert waiting at the same time (group commit):
+// one transaction and one fsync for a burst of /render commands instead of one each; a duplicate fails
+// alone. Inserts take the connection before the engine's work.
+func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
+	db.pmu.Lock()
+	db.pending = append(db.pending, req)
+	db.pmu.Unlock()
+	if err := db.gate.lock(ctx, true); err != nil {
+		db.pmu.Lock()
+		for i, r := range db.pending {
+			if r == req { // not taken by another batch: give up
+				db.pending = append(db.pending[:i], db.pending[i+1:]...)
+				db.pmu.Unlock()
+				return err
+			}
+		}
+		db.pmu.Unlock()
+		return <-req.done // in a batch being committed right now
+	}
+	defer db.gate.unlock()
+	select {
+	case err := <-req.done: // committed by an earlier batch
+		return err
+	default:
+	}
+	db.pmu.Lock()
+	batch := db.pending
+	db.pending = nil
+	db.pmu.Unlock()
+	// The batch holds other callers' rows: do not let this caller's deadline cut it short.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	errs := make([]error, len(batch))
+	err := db.inTx(bctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(bctx, insertSQL)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, r := range batch {
+			// A constraint violation aborts only its own statement (SQLite's ABORT): the
+			// transaction and the other rows stay.
+			if _, err := stmt.ExecContext(bctx, r.args...); err != nil {
+				if !isUnique(err) {
+					return err
+				}
+				errs[i] = err
+			}
+		}
+		return nil
+	})
+	for i, r := range batch {
+		if err != nil && errs[i] == nil {
+			errs[i] = err
+		}
+		r.done <- errs[i]
+	}
+	return <-req.done
+}
+
 // Get returns the job with the given id, or ErrNotFound.
 func (db *DB) Get(ctx context.Context, id string) (*Job, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return nil, fmt.Errorf("store: Get: %w", err)
+	}
+	defer db.gate.unlock()
 	j, err := scanJob(db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: get job %s: %w", id, ErrNotFound)
@@ -196,6 +268,10 @@ func (db *DB) Get(ctx context.Context, id string) (*Job, error) {
 // has determined is dead). It returns the updated row; ErrLeased (with the holder named in the
 // message) when another live holder has it; ErrNotFound.
 func (db *DB) Claim(ctx context.Context, id, owner string, now, until time.Time, takeover string) (*Job, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return nil, fmt.Errorf("store: Claim: %w", err)
+	}
+	defer db.gate.unlock()
 	if owner == "" {
 		return nil, fmt.Errorf("store: claim job %s: empty lease owner", id)
 	}
@@ -233,6 +309,10 @@ func (db *DB) Claim(ctx context.Context, id, owner string, now, until time.Time,
 
 // Release clears the job's lease if owner holds it; otherwise it does nothing.
 func (db *DB) Release(ctx context.Context, id, owner string) error {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return fmt.Errorf("store: Release: %w", err)
+	}
+	defer db.gate.unlock()
 	_, err := db.sql.ExecContext(ctx, `UPDATE jobs SET lease_owner = '', lease_expires_at = 0, updated_at = ?
 		WHERE id = ? AND lease_owner = ? AND lease_owner <> ''`, db.now().UnixMilli(), id, owner)
 	if err != nil {
@@ -253,6 +333,10 @@ func (db *DB) Release(ctx context.Context, id, owner string) error {
 // j.CancelRequestedAt/By are refreshed from the row, so the caller sees a pending cancel request
 // without another read.
 func (db *DB) Update(ctx context.Context, j *Job, from State) error {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return fmt.Errorf("store: Update: %w", err)
+	}
+	defer db.gate.unlock()
 	if !CanTransition(from, j.State) {
 		return fmt.Errorf("store: update job %s: %s -> %s: %w", j.ID, from, j.State, ErrBadTransition)
 	}
@@ -293,6 +377,10 @@ func (db *DB) Update(ctx context.Context, j *Job, from State) error {
 // request is kept. It returns the row as it is afterwards (compare CancelRequestedBy to see
 // whose request counted), or ErrNotFound.
 func (db *DB) RequestCancel(ctx context.Context, id, userID string, at time.Time) (*Job, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return nil, fmt.Errorf("store: RequestCancel: %w", err)
+	}
+	defer db.gate.unlock()
 	if at.IsZero() {
 		return nil, fmt.Errorf("store: request cancel of job %s: zero time", id)
 	}
@@ -320,6 +408,10 @@ func (db *DB) RequestCancel(ctx context.Context, id, userID string, at time.Time
 // Acknowledge records when the job's request was acknowledged, unless it already was.
 // It returns ErrNotFound for an unknown id.
 func (db *DB) Acknowledge(ctx context.Context, id string, at time.Time) error {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return fmt.Errorf("store: Acknowledge: %w", err)
+	}
+	defer db.gate.unlock()
 	if at.IsZero() {
 		return fmt.Errorf("store: acknowledge job %s: zero time", id)
 	}
@@ -347,6 +439,10 @@ func (db *DB) Acknowledge(ctx context.Context, id string, at time.Time) error {
 
 // Unfinished returns the jobs of origin that are not closed (closed_at IS NULL), oldest first.
 func (db *DB) Unfinished(ctx context.Context, origin Origin) ([]*Job, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return nil, fmt.Errorf("store: Unfinished: %w", err)
+	}
+	defer db.gate.unlock()
 	jobs, err := db.query(ctx, `SELECT `+jobColumns+` FROM jobs
 		WHERE origin = ? AND closed_at IS NULL ORDER BY created_at, id`, origin)
 	if err != nil {
@@ -399,6 +495,10 @@ func (f ListFilter) where() (string, []any, error) {
 // ListByOwner returns the owner's jobs matching f, newest first (created_at, then id,
 // descending). A zero Limit means DefaultListLimit; larger limits are capped at MaxListLimit.
 func (db *DB) ListByOwner(ctx context.Context, f ListFilter) ([]*Job, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return nil, fmt.Errorf("store: ListByOwner: %w", err)
+	}
+	defer db.gate.unlock()
 	where, args, err := f.where()
 	if err == nil && (f.Limit < 0 || f.Offset < 0) {
 		err = fmt.Errorf("negative limit %d or offset %d", f.Limit, f.Offset)
@@ -421,6 +521,10 @@ func (db *DB) ListByOwner(ctx context.Context, f ListFilter) ([]*Job, error) {
 
 // CountByOwner counts the jobs ListByOwner would return without Limit and Offset.
 func (db *DB) CountByOwner(ctx context.Context, f ListFilter) (int, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return 0, fmt.Errorf("store: CountByOwner: %w", err)
+	}
+	defer db.gate.unlock()
 	where, args, err := f.where()
 	if err != nil {
 		return 0, fmt.Errorf("store: count jobs: %w", err)
@@ -437,6 +541,10 @@ func (db *DB) CountByOwner(ctx context.Context, f ListFilter) (int, error) {
 // creation; 0 when the job itself is not waiting in that queue (or is of another origin).
 // It returns ErrNotFound for an unknown id.
 func (db *DB) QueuePosition(ctx context.Context, origin Origin, id string) (int, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return 0, fmt.Errorf("store: QueuePosition: %w", err)
+	}
+	defer db.gate.unlock()
 	var pos int
 	err := db.sql.QueryRowContext(ctx, `SELECT CASE
 			WHEN j.origin = ? AND j.state = 'running' AND j.viggle_status IN ('queued', '') THEN (

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -690,5 +691,56 @@ func TestQueuePosition(t *testing.T) {
 	}
 	if _, err := db.QueuePosition(t.Context(), OriginDiscord, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("QueuePosition(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestInsertGroupCommitKeepsEachOutcome(t *testing.T) {
+	db := openTest(t)
+	ctx := t.Context()
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			j := &Job{ID: fmt.Sprintf("grp%07d", i), Origin: OriginDiscord, OwnerID: "u", GuildID: "g",
+				InteractionID: fmt.Sprintf("i%d", i%30), Request: spec.Request{SceneID: "s"}}
+			errs <- db.Insert(ctx, j)
+		}()
+	}
+	var dup, ok int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrDuplicate):
+			dup++
+		default:
+			t.Fatalf("insert: %v", err)
+		}
+	}
+	// Ten interaction ids were used twice: exactly one of each pair is refused, the rest committed.
+	if ok != 30 || dup != 10 {
+		t.Fatalf("%d inserted, %d duplicates; want 30 and 10", ok, dup)
+	}
+	var rows int
+	if err := db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs").Scan(&rows); err != nil || rows != 30 {
+		t.Fatalf("%d rows (%v), want 30", rows, err)
+	}
+}
+
+func TestInsertGivesUpAtItsDeadline(t *testing.T) {
+	db := openTest(t)
+	// Another caller holds the connection.
+	if err := db.gate.lock(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	err := db.Insert(ctx, &Job{ID: "late000001", Origin: OriginDiscord, OwnerID: "u", Request: spec.Request{SceneID: "s"}})
+	db.gate.unlock()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("insert past its deadline: %v", err)
+	}
+	if _, err := db.Get(t.Context(), "late000001"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a job that gave up was written anyway: %v", err)
 	}
 }

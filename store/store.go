@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -35,9 +36,13 @@ var (
 
 // DB is the job store. It is safe for concurrent use; all statements share one connection.
 type DB struct {
-	sql *sql.DB
-	log *slog.Logger
-	now func() time.Time // clock for updated_at; time.Now outside tests
+	sql  *sql.DB
+	log  *slog.Logger
+	now  func() time.Time // clock for updated_at; time.Now outside tests
+	gate gate             // who uses the connection next (see gate.go)
+
+	pmu     sync.Mutex
+	pending []*insertReq // inserts waiting to be committed together
 }
 
 // dsnParams are applied by the driver to every new connection. The driver sets busy_timeout
