@@ -15,6 +15,7 @@ import (
 
 	"github.com/viggle-bot/viggle-bot/bot/discordtest"
 	"github.com/viggle-bot/viggle-bot/bot/discordtest/openapi"
+	"github.com/viggle-bot/viggle-bot/redact"
 )
 
 // Conformance with Discord's official OpenAPI description: every test that
@@ -101,18 +102,8 @@ func checkRequest(v *openapi.Validator, r discordtest.Request) error {
 	}
 }
 
-// hideToken shows the token segment of an interaction or webhook path as
-// [token], as openapi's own errors do.
-func hideToken(path string) string {
-	segs := strings.Split(path, "/")
-	for i, s := range segs {
-		if (s == "interactions" || s == "webhooks") && i+2 < len(segs) {
-			segs[i+2] = "[token]"
-			break
-		}
-	}
-	return strings.Join(segs, "/")
-}
+// hideToken shows the token segment of an interaction or webhook path as [token].
+func hideToken(path string) string { return redact.Text(path) }
 
 // multipartParts returns the payload_json part of a multipart body and the
 // form names of all its other parts (which should all be files[n]).

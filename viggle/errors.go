@@ -236,16 +236,7 @@ func firstText(vals ...json.RawMessage) string {
 }
 
 func jsonText(v json.RawMessage) string {
-	if len(v) == 0 {
-		return ""
-	}
-	switch v[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return strings.TrimSpace(s)
-		}
-	case '[':
+	if len(v) > 0 && v[0] == '[' { // FastAPI-style validation errors: [{"msg": …}, …]
 		var items []struct {
 			Msg string `json:"msg"`
 		}
@@ -258,13 +249,9 @@ func jsonText(v json.RawMessage) string {
 			}
 			return strings.Join(msgs, "; ")
 		}
-	default:
-		var n json.Number
-		if json.Unmarshal(v, &n) == nil {
-			return n.String()
-		}
+		return ""
 	}
-	return ""
+	return strings.TrimSpace(jsonString(v))
 }
 
 var htmlTag = regexp.MustCompile(`(?s)<(script|style)[^>]*>.*?</(script|style)>|<[^>]*>`)

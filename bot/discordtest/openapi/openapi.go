@@ -29,6 +29,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/viggle-bot/viggle-bot/redact"
 )
 
 //go:embed testdata/discord-openapi.json
@@ -306,19 +308,9 @@ func (v *Validator) Check(method, path string, jsonBody []byte, multipart bool, 
 	return nil
 }
 
-// redactPath hides the interaction or webhook token of a path
-// (/interactions/{id}/{token}/…, /webhooks/{id}/{token}/…): tokens are
-// secrets and must not reach a log or a test report.
-func redactPath(path string) string {
-	segs := strings.Split(path, "/")
-	for i, s := range segs {
-		if (s == "interactions" || s == "webhooks") && i+2 < len(segs) {
-			segs[i+2] = "[token]"
-			break
-		}
-	}
-	return strings.Join(segs, "/")
-}
+// redactPath hides the interaction or webhook token of a path: tokens are secrets and must not reach a
+// log or a test report.
+func redactPath(path string) string { return redact.Text(path) }
 
 func (v *Validator) check(method, path string, body []byte, multipart bool, fileFields []string) error {
 	r, params := v.match(routeOf(path))
