@@ -49,8 +49,12 @@ type Options struct {
 	MaxNotFound int
 	// MaxDownload caps a download when the job has no upload limit; default 2 GiB.
 	MaxDownload int64
-	// MaxDeliveryAttempts before a job becomes undeliverable; default 5.
+	// A delivery (or telling the owner of an outcome) is given up only after MaxDeliveryAttempts
+	// (default 5) failed attempts AND DeliveryWindow (default 6h) since the render ended, so that a
+	// Discord outage of an hour delays results instead of losing them. A Notifier's
+	// ErrUndeliverable ends it at once.
 	MaxDeliveryAttempts int
+	DeliveryWindow      time.Duration
 	// SubmitTimeout bounds one POST /api/render. The POST is not abandoned when the caller's context is
 	// cancelled (a Ctrl-C or shutdown would otherwise lose a paid render's id); default 2m.
 	SubmitTimeout time.Duration
@@ -99,6 +103,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxDeliveryAttempts <= 0 {
 		o.MaxDeliveryAttempts = 5
+	}
+	if o.DeliveryWindow <= 0 {
+		o.DeliveryWindow = 6 * time.Hour
 	}
 	if o.SubmitTimeout <= 0 {
 		o.SubmitTimeout = 2 * time.Minute
@@ -160,6 +167,7 @@ type NewJob struct {
 	UploadLimit      int64  // bytes; 0 = no limit (the terminal)
 	Target           string // terminal: output file
 	Request          spec.Request
+	RetryOf          string // the job this one retries; a second retry of it is ErrDuplicate
 }
 
 // Create validates the request and writes the job row (state queued). Nothing is sent to Viggle.
@@ -186,6 +194,7 @@ func (e *Engine) Create(ctx context.Context, nj NewJob) (*store.Job, error) {
 		UploadLimit:      nj.UploadLimit,
 		Target:           nj.Target,
 		Request:          nj.Request,
+		RetryOf:          nj.RetryOf,
 		State:            store.StateQueued,
 		CreatedAt:        now,
 		UpdatedAt:        now,
@@ -194,6 +203,15 @@ func (e *Engine) Create(ctx context.Context, nj NewJob) (*store.Job, error) {
 		return nil, fmt.Errorf("jobs: create: %w", err)
 	}
 	return j, nil
+}
+
+// outOfPatience reports whether delivery attempts for j should stop (see Options.DeliveryWindow).
+func (e *Engine) outOfPatience(j *store.Job) bool {
+	ended := j.CompletedAt
+	if ended.IsZero() {
+		ended = j.UpdatedAt
+	}
+	return j.Attempts >= e.opts.MaxDeliveryAttempts && e.opts.Now().Sub(ended) >= e.opts.DeliveryWindow
 }
 
 // Get returns the job's row.

@@ -5,10 +5,10 @@ import (
 	"sync"
 )
 
-// gate orders the store's use of its one connection: waiting high-priority work (a Discord user
-// waiting for their acknowledgement: inserting jobs, recording acknowledgements) goes before
-// low-priority work (the engine's bookkeeping), and inserts waiting together are committed together
-// (group commit, see Insert). database/sql would hand the connection to a random waiter instead.
+// gate orders the store's use of its one connection: waiting high-priority work (inserting jobs: a
+// Discord user is waiting for the acknowledgement, which must reach Discord within 3 s) goes before
+// low-priority work (recording acknowledgements, the engine's bookkeeping), and inserts waiting together
+// are committed together (group commit, see Insert). database/sql would hand the connection to a random waiter instead.
 // Written here because no library orders waiters on a database/sql pool.
 type gate struct {
 	mu        sync.Mutex

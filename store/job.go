@@ -121,6 +121,7 @@ type Job struct {
 	CancelRequestedBy string
 	LeaseOwner        string
 	LeaseExpiresAt    time.Time
+	RetryOf           string // the failed or interrupted job this one retries (at most one per job)
 }
 
 // LogValue implements slog.LogValuer: a group with the job's id, origin, state, Viggle job id and

@@ -18,7 +18,7 @@ const jobColumns = `id, origin, owner_id, guild_id, channel_id, interaction_id, 
 	viggle_job_id, state, viggle_status, progress, stage, video_url, mask_url, video_size, mask_size,
 	error_code, error_message, created_at, acknowledged_at, submitted_at, completed_at, delivered_at,
 	closed_at, updated_at, delivery, attempts, poll_failures, cancel_requested_at, cancel_requested_by,
-	lease_owner, lease_expires_at`
+	lease_owner, lease_expires_at, retry_of`
 
 // pairJSON is one element of the mapping column.
 type pairJSON struct {
@@ -94,7 +94,7 @@ type scanner interface {
 func scanJob(s scanner) (*Job, error) {
 	var (
 		j                                                  Job
-		interactionID, viggleJobID                         sql.NullString
+		interactionID, viggleJobID, retryOf                sql.NullString
 		mapping                                            string
 		tokenExp, created, acked, submitted, completed     sql.NullInt64
 		delivered, closed, updated, cancelAt, leaseExpires sql.NullInt64
@@ -107,11 +107,12 @@ func scanJob(s scanner) (*Job, error) {
 		&j.VideoSize, &j.MaskSize, &j.ErrorCode, &j.ErrorMessage,
 		&created, &acked, &submitted, &completed, &delivered, &closed, &updated,
 		&j.Delivery, &j.Attempts, &j.PollFailures, &cancelAt, &j.CancelRequestedBy,
-		&j.LeaseOwner, &leaseExpires,
+		&j.LeaseOwner, &leaseExpires, &retryOf,
 	)
 	if err != nil {
 		return nil, err
 	}
+	j.RetryOf = retryOf.String
 	j.InteractionID = interactionID.String
 	j.ViggleJobID = viggleJobID.String
 	if j.Request.Mapping, err = decodeMapping(mapping); err != nil {
@@ -166,7 +167,7 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		millis(j.CreatedAt), millis(j.AcknowledgedAt), millis(j.SubmittedAt), millis(j.CompletedAt),
 		millis(j.DeliveredAt), millis(j.ClosedAt), millis(j.UpdatedAt),
 		j.Delivery, j.Attempts, j.PollFailures, millis(j.CancelRequestedAt), j.CancelRequestedBy,
-		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt),
+		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt), nullString(j.RetryOf),
 	}, done: make(chan error, 1)}
 	if err := db.insertGrouped(ctx, req); err != nil {
 		if isUnique(err) {
@@ -179,18 +180,32 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 
 // insertReq is one row waiting to be inserted, and where its outcome goes.
 type insertReq struct {
-	args []any
-	done chan error
+	args     []any
+	done     chan error
+	deadline time.Time // the caller's; zero when none
+}
+
+// wait returns the outcome of req, or the caller's ctx error if that comes first (the row may then
+// still be committed by the batch it is in: for a Discord job, one that is never acknowledged, which
+// the engine closes without sending).
+func (req *insertReq) wait(ctx context.Context) error {
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 const insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (
 		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertGrouped commits req together with every other insert waiting at the same time (group commit):
 // one transaction and one fsync for a burst of /render commands instead of one each; a duplicate fails
 // alone. Inserts take the connection before the engine's work.
 func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
+	req.deadline, _ = ctx.Deadline()
 	db.pmu.Lock()
 	db.pending = append(db.pending, req)
 	db.pmu.Unlock()
@@ -204,7 +219,7 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 			}
 		}
 		db.pmu.Unlock()
-		return <-req.done // in a batch being committed right now
+		return req.wait(ctx) // in a batch being committed right now
 	}
 	defer db.gate.unlock()
 	select {
@@ -216,9 +231,25 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 	batch := db.pending
 	db.pending = nil
 	db.pmu.Unlock()
-	// The batch holds other callers' rows: do not let this caller's deadline cut it short.
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// The batch holds other callers' rows: it runs to the earliest of their deadlines (not past it: a
+	// row committed after its caller gave up would be a job nobody acknowledged), whatever this
+	// caller's own context does meanwhile.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, r := range batch {
+		if !r.deadline.IsZero() && r.deadline.Before(deadline) {
+			deadline = r.deadline
+		}
+	}
+	bctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
+	// SQLite waits for another process's write lock in its busy handler, which a cancelled context
+	// does not interrupt: shorten that wait to the deadline for this batch (the gate gives us the only
+	// connection, so the setting is ours alone until restored).
+	if ms := time.Until(deadline).Milliseconds(); ms < busyTimeoutMS {
+		if _, err := db.sql.ExecContext(bctx, fmt.Sprintf("PRAGMA busy_timeout = %d", max(ms, 1))); err == nil {
+			defer db.sql.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeoutMS))
+		}
+	}
 	errs := make([]error, len(batch))
 	err := db.inTx(bctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(bctx, insertSQL)

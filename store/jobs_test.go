@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -118,6 +119,7 @@ func TestInsertGetRoundTrip(t *testing.T) {
 		CancelRequestedBy: "user-2",
 		LeaseOwner:        "host:1",
 		LeaseExpiresAt:    ms(1_700_000_000_009),
+		RetryOf:           "jfailed001",
 	}
 	// Every field must be set, so the test notices a column that is not written or read.
 	v := reflect.ValueOf(*full)
@@ -742,5 +744,49 @@ func TestInsertGivesUpAtItsDeadline(t *testing.T) {
 	}
 	if _, err := db.Get(t.Context(), "late000001"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a job that gave up was written anyway: %v", err)
+	}
+}
+
+func TestOneRetryPerJob(t *testing.T) {
+	db := openTest(t)
+	mk := func(id, interaction string) *Job {
+		return &Job{ID: id, Origin: OriginDiscord, OwnerID: "u", InteractionID: interaction, RetryOf: "jfailed001", Request: spec.Request{SceneID: "s"}}
+	}
+	if err := db.Insert(t.Context(), mk("jretry0001", "i-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Insert(t.Context(), mk("jretry0002", "i-2")); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("second retry of the same job: %v, want ErrDuplicate", err)
+	}
+}
+
+func TestGroupCommitKeepsTheCallersDeadline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	db := openAt(t, path)
+	other := openAt(t, path) // another process holding the write lock
+	conn, err := other.SQL().Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = db.Insert(ctx, &Job{ID: "slow000001", Origin: OriginDiscord, OwnerID: "u", InteractionID: "i", Request: spec.Request{SceneID: "s"}})
+	took := time.Since(start)
+	if _, rerr := conn.ExecContext(t.Context(), "ROLLBACK"); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err == nil {
+		t.Fatalf("insert succeeded after %v, past its deadline", took)
+	}
+	if took > 3*time.Second {
+		t.Fatalf("insert gave up after %v; its deadline was 200ms", took)
+	}
+	if _, err := db.Get(t.Context(), "slow000001"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a job whose insert gave up exists: %v", err)
 	}
 }
