@@ -417,7 +417,16 @@ func TestSchedulerRunsManyJobsOnce(t *testing.T) {
 func TestDeliveryRetriedThenUndeliverable(t *testing.T) {
 	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
 	h.rec.doneErr = errors.New("discord is down")
-	e := h.engine(t, func(o *jobs.Options) { o.MaxDeliveryAttempts = 3; o.Origin = store.OriginDiscord })
+	e := h.engine(t, func(o *jobs.Options) {
+		o.MaxDeliveryAttempts = 3
+		o.DeliveryWindow = time.Minute
+		o.Origin = store.OriginDiscord
+		o.Hook = func(point string, _ *store.Job) {
+			if point == jobs.PointDelivering {
+				h.clock.Advance(time.Minute) // each attempt comes a minute later
+			}
+		}
+	})
 	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", Request: request(t, "scene_ok", "person_a=char_x")})
 	if err != nil {
 		t.Fatal(err)
@@ -566,5 +575,36 @@ func TestTimeoutLosesToACompletedRender(t *testing.T) {
 	}
 	if got.State != store.StateDelivered {
 		t.Fatalf("ended %s %q: a render that completed as it timed out must be delivered", got.State, got.ErrorMessage)
+	}
+}
+
+func TestDeliveryOutlivesAShortOutage(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	h.rec.mu.Lock()
+	h.rec.doneErr = errors.New("discord is down")
+	h.rec.mu.Unlock()
+	var failures atomic.Int32
+	e := h.engine(t, func(o *jobs.Options) {
+		o.MaxDeliveryAttempts = 2 // spent long before the window (6h by default) ends
+		o.Origin = store.OriginDiscord
+		o.Hook = func(point string, _ *store.Job) {
+			if point == jobs.PointDelivering && failures.Add(1) == 4 {
+				h.rec.mu.Lock()
+				h.rec.doneErr = nil // Discord is back
+				h.rec.mu.Unlock()
+			}
+		}
+	})
+	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", Request: request(t, "scene_ok", "a=b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	row := h.waitState(t, j.ID, store.StateDelivered)
+	if row.Attempts < 4 {
+		t.Fatalf("delivered after %d attempts; the outage lasted 3", row.Attempts)
 	}
 }

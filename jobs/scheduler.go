@@ -286,7 +286,7 @@ func (s *scheduler) run(t *task) {
 		e.release(t.job)
 		return
 	case errors.As(err, &derr):
-		if t.job.Attempts >= e.opts.MaxDeliveryAttempts {
+		if e.outOfPatience(t.job) {
 			if gerr := e.giveUp(s.ctx, t.job, err); gerr != nil {
 				e.log.Error("record undeliverable job", "job", t.job.ID, "err", gerr)
 			}

@@ -267,7 +267,7 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			return 0, false, ctx.Err()
 		}
 		j.Attempts++
-		if j.Attempts < e.opts.MaxDeliveryAttempts && !errors.Is(err, ErrUndeliverable) {
+		if !e.outOfPatience(j) && !errors.Is(err, ErrUndeliverable) {
 			if serr := e.save(ctx, j, from); serr != nil {
 				return 0, false, serr
 			}
