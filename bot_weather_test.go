@@ -268,6 +268,15 @@ func TestBotCancelAndRetry(t *testing.T) {
 	if n := e.viggle.Creates() - posts; n != 1 {
 		t.Fatalf("retry made %d POSTs", n)
 	}
+	// A second click on the same Retry button (a double click) must not pay twice.
+	r2 := click(alice, failed.ID, "retry:"+fid)
+	e.waitFor(t, "the answer to the second click", func() bool { return len(e.discord.Callbacks(r2.ID)) == 1 })
+	if got := e.callbackTypes(r2); got[0] != 4064 {
+		t.Fatalf("second retry answered %v, want an ephemeral message", got)
+	}
+	if n := e.viggle.Creates() - posts; n != 1 {
+		t.Fatalf("a double click on Retry made %d POSTs", n)
+	}
 	var forms []string
 	for _, q := range e.viggle.Requests() {
 		if q.Method == "POST" && q.Form.Get("scene_id") == "scene_fail" {

@@ -162,12 +162,12 @@ func (h *Handler) render(ctx context.Context, rest REST, i *discordgo.Interactio
 		h.ephemeral(ctx, rest, i, msg+"\nNothing was sent to Viggle and no credits were used.")
 		return
 	}
-	h.start(ctx, rest, i, req, uploadLimit)
+	h.start(ctx, rest, i, req, uploadLimit, "")
 }
 
 // start commits a job for the interaction, acknowledges it with a deferred (public) response, records
 // the acknowledgement, and only then lets the engine send the render.
-func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction, req spec.Request, uploadLimit int64) {
+func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction, req spec.Request, uploadLimit int64, retryOf string) {
 	if uploadLimit <= 0 {
 		uploadLimit = DefaultUploadLimit
 	}
@@ -179,10 +179,13 @@ func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction
 	j, err := h.eng.Create(cctx, jobs.NewJob{
 		OwnerID: userID(i), GuildID: i.GuildID, ChannelID: i.ChannelID,
 		InteractionID: i.ID, InteractionToken: i.Token, TokenExpiresAt: issued.Add(15 * time.Minute),
-		UploadLimit: uploadLimit, Request: req,
+		UploadLimit: uploadLimit, Request: req, RetryOf: retryOf,
 	})
 	cancel()
 	switch {
+	case errors.Is(err, store.ErrDuplicate) && retryOf != "":
+		h.ephemeral(ctx, rest, i, "This render has already been retried: see the new one in the channel, or /jobs.")
+		return
 	case errors.Is(err, store.ErrDuplicate):
 		h.log.Info("replayed interaction ignored", "interaction", i.ID)
 		return
@@ -193,6 +196,9 @@ func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction
 	}
 	err = rest.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource},
 		discordgo.WithContext(ctx))
+	if code, _ := discordCode(err); code == discordgo.ErrCodeInteractionHasAlreadyBeenAcknowledged {
+		err = nil // a retried request (discordgo repeats 502s) that Discord had already taken
+	}
 	if err != nil {
 		h.log.Warn("acknowledgement refused; the job is closed without a render", "job", j.ID, "err", redact.Error(err))
 		if aerr := h.eng.Abandon(context.WithoutCancel(ctx), j.ID, "Discord did not accept the acknowledgement in time, so the render was not sent."); aerr != nil {
@@ -303,7 +309,7 @@ func (h *Handler) retry(ctx context.Context, rest REST, i *discordgo.Interaction
 		h.ephemeral(ctx, rest, i, "Only failed or interrupted renders can be retried.")
 		return
 	}
-	h.start(ctx, rest, i, j.Request, uploadLimit)
+	h.start(ctx, rest, i, j.Request, uploadLimit, j.ID)
 }
 
 // cancel handles the Cancel button: only the job's owner may use it.

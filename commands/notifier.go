@@ -310,6 +310,7 @@ type editState struct {
 	latest   store.Job
 	pending  bool
 	lastSent bool // the one "still rendering" edit before the token dies
+	gone     bool // Discord said the token is dead: no more edits (401s count toward a ban)
 	lastKey  string
 	lastAt   time.Time
 	inflight chan struct{} // non-nil while an edit is being sent; closed when it ends
@@ -403,7 +404,7 @@ func (e *editor) run(ctx context.Context) {
 		var due []*editState
 		e.mu.Lock()
 		for _, st := range e.jobs {
-			if st.inflight != nil || st.final {
+			if st.inflight != nil || st.final || st.gone {
 				continue
 			}
 			switch e.n.tokenPhase(st.latest) {
@@ -480,6 +481,11 @@ func (e *editor) send(ctx context.Context, st *editState) {
 			e.n.log.Warn("progress edit failed", "job", j.ID, "err", redact.Error(err))
 		}
 		<-e.sem
+		if tokenGone(err) {
+			e.mu.Lock()
+			st.gone = true
+			e.mu.Unlock()
+		}
 	}
 	e.mu.Lock()
 	st.lastKey, st.lastAt = progressKey(j), e.n.now()

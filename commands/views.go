@@ -127,9 +127,12 @@ func doneView(j store.Job, v jobs.Video, attached bool) view {
 		b.WriteString(".")
 		return view{Content: b.String()}
 	}
-	if v.Size > 0 {
+	switch {
+	case v.DownloadErr != nil:
+		b.WriteString(" (I could not fetch it to attach it here)")
+	case v.Size > 0:
 		fmt.Fprintf(&b, " (%s, over this server's upload limit of %s)", mib(v.Size), mib(j.UploadLimit))
-	} else {
+	default:
 		fmt.Fprintf(&b, " (over this server's upload limit of %s)", mib(j.UploadLimit))
 	}
 	fmt.Fprintf(&b, ": %s\nThe link expires after a while: download it soon.", v.URL)
@@ -146,8 +149,19 @@ func mib(n int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
+// clip keeps text from outside (Viggle's messages) short enough for a Discord message.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
 // endedView shows a job that failed, was cancelled or interrupted: what happened and what to do next.
 func endedView(j store.Job) view {
+	j.ErrorMessage = clip(j.ErrorMessage, 500)
+	j.ErrorCode = clip(j.ErrorCode, 60)
+	j.ViggleJobID = clip(j.ViggleJobID, 130)
 	var b strings.Builder
 	switch j.State {
 	case store.StateCancelled:
