@@ -322,6 +322,20 @@ func TestBotEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("an acknowledgement that fails otherwise sends nothing either", func(t *testing.T) {
+		posts := e.viggle.Creates()
+		e.discord.FailNext("POST", "/interactions/*/*/callback", discordtest.Failure{Status: 500, Message: "Internal Server Error"})
+		i := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=y"})
+		db := openStore(t, e.vars["DATABASE_PATH"])
+		e.waitFor(t, "the job to be closed", func() bool {
+			list, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: bob, Limit: 1})
+			return len(list) == 1 && list[0].InteractionID == i.ID && !list[0].ClosedAt.IsZero()
+		})
+		if n := e.viggle.Creates() - posts; n != 0 {
+			t.Fatalf("%d POSTs after a failed acknowledgement", n)
+		}
+	})
+
 	t.Run("/jobs shows a member their own jobs only", func(t *testing.T) {
 		ib := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=bobs_char"})
 		e.final(t, ib)

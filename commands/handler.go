@@ -204,6 +204,15 @@ func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction
 		if aerr := h.eng.Abandon(context.WithoutCancel(ctx), j.ID, "Discord did not accept the acknowledgement in time, so the render was not sent."); aerr != nil {
 			h.log.Error("abandon job", "job", j.ID, "err", aerr)
 		}
+		if code, _ := discordCode(err); code != discordgo.ErrCodeUnknownInteraction && i.AppID != "" {
+			// The acknowledgement may have landed after all (a lost answer): then the user sees
+			// "thinking…"; replace it with what happened. Harmless when it did not land.
+			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			msg := "Something went wrong on my side, so this render was not sent and nothing was charged. Please try again."
+			_, _ = send(ectx, rest, "PATCH", discordgo.EndpointWebhookMessage(i.AppID, i.Token, "@original"), "interaction:"+i.ID,
+				messageEdit{Content: &msg, AllowedMentions: noMentions}, nil)
+		}
 		return
 	}
 	if err := h.st.Acknowledge(context.WithoutCancel(ctx), j.ID, h.now()); err != nil {
