@@ -189,8 +189,9 @@ func TestTextExtra(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
-	// The registry is process-wide: use strings no other test prints.
-	const secret = "register-test-secret-Qw3"
+	// The registry is process-wide and keeps what it is given: use a string no other test (and no
+	// earlier run of this one, with -count) has registered.
+	secret := fmt.Sprintf("register-test-secret-Qw3-%d", time.Now().UnixNano())
 	if got := Text("before " + secret); !strings.Contains(got, secret) {
 		t.Fatalf("test setup: %q redacted before Register: %q", secret, got)
 	}
