@@ -399,29 +399,7 @@ func (s *Server) handleChannels(method string, seg []string, req *Request, base 
 		if m == nil || m.ChannelID != ch.id || m.Deleted || m.Ephemeral() {
 			return fail(errUnknownMessage())
 		}
-		switch method {
-		case http.MethodGet:
-			return ok(s.messageJSONLocked(m))
-		case http.MethodPatch:
-			if e := s.checkFiles(req.Files, s.uploadLimit); e != nil {
-				return fail(e)
-			}
-			in, e := decodeObject(req.JSON)
-			if e != nil {
-				return fail(e)
-			}
-			if e := s.applyMessageLocked(m, in, req.Files, applyOpts{edit: true,
-				allowedFlags: FlagSuppressEmbeds | FlagComponentsV2, baseURL: base}); e != nil {
-				return fail(e)
-			}
-			s.notifyLocked()
-			return ok(s.messageJSONLocked(m))
-		case http.MethodDelete:
-			m.Deleted = true
-			s.notifyLocked()
-			return noContent()
-		}
-		return fail(errMethodNotAllowed())
+		return s.messageOpLocked(method, m, req, s.uploadLimit, base)
 	}
 	return fail(errNotFound())
 }
@@ -777,29 +755,7 @@ func (s *Server) handleWebhook(method string, seg []string, req *Request, base s
 		if m == nil || m.Deleted {
 			return fail(errUnknownMessage())
 		}
-		switch method {
-		case http.MethodGet:
-			return ok(s.messageJSONLocked(m))
-		case http.MethodPatch:
-			if e := s.checkFiles(req.Files, s.limitFor(st)); e != nil {
-				return fail(e)
-			}
-			in, e := decodeObject(req.JSON)
-			if e != nil {
-				return fail(e)
-			}
-			if e := s.applyMessageLocked(m, in, req.Files, applyOpts{edit: true,
-				allowedFlags: FlagSuppressEmbeds | FlagComponentsV2, baseURL: base}); e != nil {
-				return fail(e)
-			}
-			s.notifyLocked()
-			return ok(s.messageJSONLocked(m))
-		case http.MethodDelete:
-			m.Deleted = true
-			s.notifyLocked()
-			return noContent()
-		}
-		return fail(errMethodNotAllowed())
+		return s.messageOpLocked(method, m, req, s.limitFor(st), base)
 	}
 	return fail(errNotFound())
 }
@@ -887,4 +843,32 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentTypeOr(found.ContentType))
 	w.Header().Set("Content-Length", strconv.Itoa(len(found.Data)))
 	_, _ = w.Write(found.Data)
+}
+
+// messageOpLocked gets, edits (JSON or multipart, files checked against limit) or deletes a message, for
+// the channel routes and the webhook routes alike.
+func (s *Server) messageOpLocked(method string, m *message, req *Request, limit int64, base string) (int, any, *apiError) {
+	switch method {
+	case http.MethodGet:
+		return ok(s.messageJSONLocked(m))
+	case http.MethodPatch:
+		if e := s.checkFiles(req.Files, limit); e != nil {
+			return fail(e)
+		}
+		in, e := decodeObject(req.JSON)
+		if e != nil {
+			return fail(e)
+		}
+		if e := s.applyMessageLocked(m, in, req.Files, applyOpts{edit: true,
+			allowedFlags: FlagSuppressEmbeds | FlagComponentsV2, baseURL: base}); e != nil {
+			return fail(e)
+		}
+		s.notifyLocked()
+		return ok(s.messageJSONLocked(m))
+	case http.MethodDelete:
+		m.Deleted = true
+		s.notifyLocked()
+		return noContent()
+	}
+	return fail(errMethodNotAllowed())
 }
