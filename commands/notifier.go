@@ -67,10 +67,9 @@ func NewNotifier(rest REST, appID func() string, st QueueStore, log *slog.Logger
 // Run sends coalesced progress edits until ctx ends.
 func (n *Notifier) Run(ctx context.Context) { n.ed.run(ctx) }
 
-// tokenUsable reports whether the job's interaction token may still be used.
-func (n *Notifier) tokenUsable(j store.Job) bool {
-	return j.InteractionToken != "" && n.now().Before(j.TokenExpiresAt.Add(-tokenMargin))
-}
+// tokenUsable reports whether the job's interaction token may still be used for a normal edit or the
+// final result (see tokenPhase).
+func (n *Notifier) tokenUsable(j store.Job) bool { return n.tokenPhase(j) == phaseNormal }
 
 func (n *Notifier) original(j store.Job) (string, error) {
 	app := n.appID()

@@ -82,40 +82,25 @@ const (
 	PointDelivered  = "delivered"  // the Notifier returned; the delivery is not recorded yet
 )
 
+// orDefault sets *p to def when it is zero or negative (an unset option).
+func orDefault[T int | int64 | time.Duration](p *T, def T) {
+	if *p <= 0 {
+		*p = def
+	}
+}
+
 func (o *Options) defaults() {
-	if o.PollInterval <= 0 {
-		o.PollInterval = 3 * time.Second
-	}
-	if o.RenderTimeout <= 0 {
-		o.RenderTimeout = 2 * time.Hour
-	}
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = 60 * time.Second
-	}
-	if o.Workers <= 0 {
-		o.Workers = 16
-	}
-	if o.MaxNotFound <= 0 {
-		o.MaxNotFound = 5
-	}
-	if o.MaxDownload <= 0 {
-		o.MaxDownload = 2 << 30
-	}
-	if o.MaxDeliveryAttempts <= 0 {
-		o.MaxDeliveryAttempts = 5
-	}
-	if o.DeliveryWindow <= 0 {
-		o.DeliveryWindow = 6 * time.Hour
-	}
-	if o.SubmitTimeout <= 0 {
-		o.SubmitTimeout = 2 * time.Minute
-	}
-	if o.DeliverTimeout <= 0 {
-		o.DeliverTimeout = 10 * time.Minute
-	}
-	if o.AckGrace <= 0 {
-		o.AckGrace = time.Minute
-	}
+	orDefault(&o.PollInterval, 3*time.Second)
+	orDefault(&o.RenderTimeout, 2*time.Hour)
+	orDefault(&o.LeaseTTL, 60*time.Second)
+	orDefault(&o.Workers, 16)
+	orDefault(&o.MaxNotFound, 5)
+	orDefault(&o.MaxDownload, 2<<30)
+	orDefault(&o.MaxDeliveryAttempts, 5)
+	orDefault(&o.DeliveryWindow, 6*time.Hour)
+	orDefault(&o.SubmitTimeout, 2*time.Minute)
+	orDefault(&o.DeliverTimeout, 10*time.Minute)
+	orDefault(&o.AckGrace, time.Minute)
 	if o.WorkDir == "" {
 		o.WorkDir = os.TempDir()
 	}

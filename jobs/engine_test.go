@@ -527,17 +527,9 @@ func TestStopFinishesThePostInFlight(t *testing.T) {
 	}
 	release()
 	// The POST's answer is recorded, then the lease given back.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		row := h.get(t, j.ID)
-		if row.State == store.StateRunning && row.ViggleJobID != "" && row.LeaseOwner == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the POST returned: state %s viggle %q lease %q", row.State, row.ViggleJobID, row.LeaseOwner)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	h.waitRow(t, j.ID, "the Viggle id recorded and the lease released", func(row *store.Job) bool {
+		return row.State == store.StateRunning && row.ViggleJobID != "" && row.LeaseOwner == ""
+	})
 	// A new process picks it up and delivers it without a second POST.
 	got, err := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord }).Run(t.Context(), j.ID)
 	if err != nil || got.State != store.StateDelivered {

@@ -261,20 +261,28 @@ func (h *harness) get(t testing.TB, id string) *store.Job {
 	return j
 }
 
-// waitState waits until the job's row reaches state (the row is the truth that survives restarts).
-func (h *harness) waitState(t testing.TB, id string, want store.State) *store.Job {
+// waitRow waits until the job's row (the truth that survives restarts) satisfies ok, re-reading it
+// every few milliseconds until a deadline, and returns it.
+func (h *harness) waitRow(t testing.TB, id, what string, ok func(*store.Job) bool) *store.Job {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		j := h.get(t, id)
-		if j.State == want {
+		if ok(j) {
 			return j
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %s: state %s, want %s (events %v)", id, j.State, want, h.rec.kinds())
+			t.Fatalf("job %s: %s never happened: state %s viggle %q lease %q (events %v)",
+				id, what, j.State, j.ViggleJobID, j.LeaseOwner, h.rec.kinds())
 		}
 		<-tick.C
 	}
+}
+
+// waitState waits until the job's row reaches state.
+func (h *harness) waitState(t testing.TB, id string, want store.State) *store.Job {
+	t.Helper()
+	return h.waitRow(t, id, "state "+string(want), func(j *store.Job) bool { return j.State == want })
 }
