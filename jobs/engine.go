@@ -129,7 +129,7 @@ type Engine struct {
 // New returns an engine. Call Start to run background jobs (the bot) or Run to drive one job in the
 // caller's goroutine (the terminal).
 func New(st Store, vg Viggle, n Notifier, opts Options) (*Engine, error) {
-	if opts.Origin != store.OriginTerminal && opts.Origin != store.OriginDiscord {
+	if !opts.Origin.Valid() {
 		return nil, fmt.Errorf("jobs: unknown origin %q", opts.Origin)
 	}
 	opts.defaults()
@@ -247,6 +247,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*store.Job, error) {
 		return nil, err
 	}
 	defer e.release(j)
+	defer e.streaks.Delete(id)
 	for {
 		next, done, err := e.advance(ctx, j)
 		if err != nil {

@@ -306,6 +306,7 @@ func (s *scheduler) run(t *task) {
 	}
 	s.mu.Lock()
 	if done {
+		e.streaks.Delete(t.job.ID)
 		delete(s.tasks, t.job.ID)
 		s.mu.Unlock()
 		e.release(t.job)

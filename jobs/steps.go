@@ -329,7 +329,7 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 	}
 	pct := int(r.Percent())
 	if pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage {
-		if !knownStatus(r.Status) {
+		if !r.Status.Known() {
 			e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
 		}
 		j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
@@ -522,6 +522,8 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 			os.Remove(f.Name())
 		}
 	}()
+	// The client retries each request itself; what it cannot retry is a download that broke after
+	// bytes were written. Only that is tried again here, from the start of the file.
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
@@ -543,9 +545,7 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 		var tooLarge *viggle.TooLargeError
 		switch {
 		case err == nil:
-			if err := f.Sync(); err != nil {
-				return "", -1, fmt.Errorf("sync download file: %w", err)
-			}
+			// Not synced: it is a scratch copy, fetched again after a crash.
 			if err := f.Close(); err != nil {
 				return "", -1, fmt.Errorf("close download file: %w", err)
 			}
@@ -557,17 +557,10 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 			return "", -1, ctx.Err()
 		}
 		lastErr = err
-		e.log.Warn("download failed", "job", j.ID, "attempt", attempt, "err", err)
+		e.log.Warn("download failed", "job", j.ID, "attempt", attempt, "bytes", n, "err", err)
+		if n == 0 {
+			break
+		}
 	}
 	return "", -1, fmt.Errorf("download: %w", lastErr)
-}
-
-// knownStatus reports whether Viggle documents s (any other value is treated as "in progress").
-func knownStatus(s viggle.Status) bool {
-	switch s {
-	case viggle.StatusQueued, viggle.StatusProcessing, viggle.StatusRendering, viggle.StatusMerging,
-		viggle.StatusComplete, viggle.StatusFailed, viggle.StatusCancelled:
-		return true
-	}
-	return false
 }

@@ -80,6 +80,16 @@ func (s Status) Terminal() bool {
 	return false
 }
 
+// Known reports whether s is one of the statuses Viggle documents (any other value is treated as in
+// progress).
+func (s Status) Known() bool {
+	switch s {
+	case StatusQueued, StatusProcessing, StatusRendering, StatusMerging, StatusComplete, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
 // ChunkProgress is the compatibility progress object some versions send.
 type ChunkProgress struct {
 	CompletedChunks int     `json:"completed_chunks"`
