@@ -38,16 +38,11 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 			"Without Discord you can still try a render: VIGGLE_API_URL=mock %s render --scene scene_demo --map \"person_a=char_alice\"\n", prog)
 		return 2
 	}
-	if !cfg.Mock() && cfg.ViggleAPIKey == "" {
-		fmt.Fprintln(stderr, "error: VIGGLE_API_KEY is not set: create a key in the Viggle dashboard and put it in .env,\n"+
-			"or try the bot without Viggle first: VIGGLE_API_URL=mock")
+	if err := cfg.requireViggleKey(); err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 2
 	}
-	level := slog.LevelInfo
-	if cfg.logLevelSet {
-		level = cfg.LogLevel
-	}
-	log := newLogger(stderr, level)
+	log := newLogger(stderr, cfg.level(slog.LevelInfo))
 
 	route := &routeInteractions{}
 	b, err := bot.New(bot.Config{

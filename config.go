@@ -48,6 +48,23 @@ type Config struct {
 // Mock reports whether the built-in fake Viggle is to be used.
 func (c Config) Mock() bool { return c.ViggleAPIURL == "mock" }
 
+// requireViggleKey says what to do when no Viggle key is set and one is needed (not in mock mode).
+func (c Config) requireViggleKey() error {
+	if c.Mock() || c.ViggleAPIKey != "" {
+		return nil
+	}
+	return errors.New("VIGGLE_API_KEY is not set: create a key in the Viggle dashboard and put it in .env,\n" +
+		"or try everything without Viggle first: VIGGLE_API_URL=mock")
+}
+
+// level is LOG_LEVEL when set, else the command's own default.
+func (c Config) level(def slog.Level) slog.Level {
+	if c.logLevelSet {
+		return c.LogLevel
+	}
+	return def
+}
+
 // variables documents every environment variable, in the order --help and .env.example list them.
 var variables = []struct{ name, def, doc string }{
 	{"DISCORD_TOKEN", "", "bot token from the Discord developer portal (the bot itself; not needed for `render`)"},
@@ -59,7 +76,7 @@ var variables = []struct{ name, def, doc string }{
 	{"VIGGLE_MAX_RPS", "10", "cap on Viggle requests per second, all jobs of this process together (a number > 0)"},
 	{"RENDER_TIMEOUT", "2h", "wall time from submission after which a still-running render is cancelled at Viggle and fails"},
 	{"DISCORD_GUILD_ID", "", "register the slash commands to this server only (appear at once; global ones take a while)"},
-	{"LOG_LEVEL", "info (warn for `render`)", "debug, info, warn or error; logs go to standard error"},
+	{"LOG_LEVEL", "", "debug, info, warn or error (unset: info for the bot, warn for `render`); logs go to standard error"},
 }
 
 // configError is an invalid setting; main exits 2 with its message, which names the variable.
@@ -67,22 +84,32 @@ type configError struct{ name, msg string }
 
 func (e *configError) Error() string { return e.name + ": " + e.msg }
 
+// defaultOf is a variable's default, from the table --help and .env.example show.
+func defaultOf(name string) string {
+	for _, v := range variables {
+		if v.name == name {
+			return v.def
+		}
+	}
+	panic("config: unknown variable " + name)
+}
+
 // loadConfig reads the configuration through getenv. An empty value means unset.
 func loadConfig(getenv func(string) string) (Config, error) {
-	get := func(name, def string) string {
+	get := func(name string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
-		return def
+		return defaultOf(name)
 	}
 	var errs []error
 	c := Config{
-		DiscordToken: secret(get("DISCORD_TOKEN", "")),
-		ViggleAPIKey: secret(get("VIGGLE_API_KEY", "")),
-		DatabasePath: get("DATABASE_PATH", "./data/bot.db"),
-		GuildID:      get("DISCORD_GUILD_ID", ""),
+		DiscordToken: secret(get("DISCORD_TOKEN")),
+		ViggleAPIKey: secret(get("VIGGLE_API_KEY")),
+		DatabasePath: get("DATABASE_PATH"),
+		GuildID:      get("DISCORD_GUILD_ID"),
 	}
-	c.ViggleAPIURL = get("VIGGLE_API_URL", "https://apis.viggle.ai")
+	c.ViggleAPIURL = get("VIGGLE_API_URL")
 	if c.ViggleAPIURL != "mock" {
 		u, err := parseHTTPURL(c.ViggleAPIURL, false)
 		if err != nil {
@@ -90,36 +117,36 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.ViggleAPIURL = u
 	}
-	u, err := parseHTTPURL(get("DISCORD_API_URL", "https://discord.com"), true)
+	u, err := parseHTTPURL(get("DISCORD_API_URL"), true)
 	if err != nil {
 		errs = append(errs, &configError{"DISCORD_API_URL", err.Error()})
 	}
 	c.DiscordAPIURL = u
 	for _, d := range []struct {
-		name, def string
-		dst       *time.Duration
+		name string
+		dst  *time.Duration
 	}{
-		{"VIGGLE_POLL_INTERVAL", "3s", &c.PollInterval},
-		{"RENDER_TIMEOUT", "2h", &c.RenderTimeout},
+		{"VIGGLE_POLL_INTERVAL", &c.PollInterval},
+		{"RENDER_TIMEOUT", &c.RenderTimeout},
 	} {
-		v, err := time.ParseDuration(get(d.name, d.def))
+		v, err := time.ParseDuration(get(d.name))
 		switch {
 		case err != nil:
-			errs = append(errs, &configError{d.name, fmt.Sprintf("%q is not a Go duration such as 3s, 500ms or 2h", get(d.name, d.def))})
+			errs = append(errs, &configError{d.name, fmt.Sprintf("%q is not a Go duration such as 3s, 500ms or 2h", get(d.name))})
 		case v <= 0:
 			errs = append(errs, &configError{d.name, "must be greater than zero"})
 		}
 		*d.dst = v
 	}
-	rps, err := strconv.ParseFloat(get("VIGGLE_MAX_RPS", "10"), 64)
+	rps, err := strconv.ParseFloat(get("VIGGLE_MAX_RPS"), 64)
 	switch {
 	case err != nil:
-		errs = append(errs, &configError{"VIGGLE_MAX_RPS", fmt.Sprintf("%q is not a number", get("VIGGLE_MAX_RPS", "10"))})
+		errs = append(errs, &configError{"VIGGLE_MAX_RPS", fmt.Sprintf("%q is not a number", get("VIGGLE_MAX_RPS"))})
 	case !(rps > 0) || rps > 1e9:
 		errs = append(errs, &configError{"VIGGLE_MAX_RPS", "must be a number greater than zero"})
 	}
 	c.MaxRPS = rps
-	if lv := get("LOG_LEVEL", ""); lv != "" {
+	if lv := get("LOG_LEVEL"); lv != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lv)); err != nil {
 			errs = append(errs, &configError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", lv)})
 		}

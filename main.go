@@ -13,14 +13,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/joho/godotenv"
 	"golang.org/x/time/rate"
@@ -115,16 +112,11 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 		fmt.Fprintf(stderr, "error: configuration: %v\n", err)
 		return terminal.ExitBadInput
 	}
-	if !cfg.Mock() && cfg.ViggleAPIKey == "" {
-		fmt.Fprintln(stderr, "error: VIGGLE_API_KEY is not set: create a key in the Viggle dashboard and put it in .env,\n"+
-			"or try everything without Viggle first: VIGGLE_API_URL=mock")
+	if err := cfg.requireViggleKey(); err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitBadInput
 	}
-	level := slog.LevelWarn
-	if cfg.logLevelSet {
-		level = cfg.LogLevel
-	}
-	log := newLogger(stderr, level)
+	log := newLogger(stderr, cfg.level(slog.LevelWarn))
 	a2, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginTerminal},
 		func(*store.DB) jobs.Notifier { return terminal.NewNotifier(stdout) })
 	if err != nil {
@@ -162,9 +154,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 			log.Warn("close database", "err", err)
 		}
 	})
-	baseURL := cfg.ViggleAPIURL
+	baseURL, key := cfg.ViggleAPIURL, cfg.ViggleAPIKey.Reveal()
 	if cfg.Mock() {
-		fake := viggletest.New()
+		// The fake keeps no request log in a long-running process, and never sees a real key.
+		fake := viggletest.New(viggletest.WithRecordLimit(0))
+		key = ""
 		u, stop, err := fake.Start()
 		if err != nil {
 			a.Close()
@@ -175,9 +169,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 		log.Info("using the built-in mock Viggle", "url", u)
 	}
 	limiter := rate.NewLimiter(rate.Limit(cfg.MaxRPS), max(1, int(cfg.MaxRPS)))
-	vc, err := viggle.NewClient(cfg.ViggleAPIKey.Reveal(),
+	vc, err := viggle.NewClient(key,
 		viggle.WithBaseURL(baseURL),
-		viggle.WithHTTPClient(newHTTPClient()),
 		viggle.WithUserAgent(userAgent),
 		viggle.WithLimiter(limiter))
 	if err != nil {
@@ -195,20 +188,6 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 	}
 	a.engine = eng
 	return a, nil
-}
-
-// newHTTPClient returns the client for Viggle: bounded connection and header waits, but no overall
-// timeout (a video download may take minutes; every call carries its own context deadline instead).
-func newHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   32,
-		ForceAttemptHTTP2:     true,
-	}}
 }
 
 // sensitiveKeys are attribute names whose values never reach a log line, whatever their type: a safety

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -46,15 +47,12 @@ type DB struct {
 }
 
 // busyTimeoutMS is how long a statement waits for another connection's write lock.
-const (
-	busyTimeoutMS  = 5000
-	busyTimeoutStr = "5000"
-)
+const busyTimeoutMS = 5000
 
 // dsnParams are applied by the driver to every new connection. The driver sets busy_timeout
 // before journal_mode whatever their order here, and applies _synchronous after _journal_mode
 // (WAL alone would lower it to NORMAL).
-const dsnParams = "_busy_timeout=" + busyTimeoutStr + "&_journal_mode=WAL&_foreign_keys=on&_txlock=immediate&_synchronous=FULL"
+var dsnParams = "_busy_timeout=" + strconv.Itoa(busyTimeoutMS) + "&_journal_mode=WAL&_foreign_keys=on&_txlock=immediate&_synchronous=FULL"
 
 // DSN returns the go-sqlite3 data source name used for the database file at path: a "file:" URI
 // with the path percent-escaped (so '?', '#' and '%' in names are safe) and the connection
