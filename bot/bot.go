@@ -213,7 +213,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
 			return fmt.Errorf("bot: check the token with GET /users/@me: %w", ErrUnauthorized)
 		}
-		return &opError{op: "bot: check the token with GET /users/@me", err: err}
+		return redact.Wrap("bot: check the token with GET /users/@me", err)
 	}
 	b.log.Info("Discord accepted the token", "bot_user", me.Username, "bot_user_id", me.ID)
 
@@ -221,7 +221,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return &opError{op: "bot: connect to the gateway", err: err}
+		return redact.Wrap("bot: connect to the gateway", err)
 	}
 
 	registered := false
@@ -308,7 +308,7 @@ func (b *Bot) register(ctx context.Context, appID string) error {
 	}
 	created, err := b.s.ApplicationCommandBulkOverwrite(appID, b.cfg.GuildID, cmds, discordgo.WithContext(ctx))
 	if err != nil {
-		return &opError{op: "bot: register the commands (" + scope + ")", err: err}
+		return redact.Wrap("bot: register the commands ("+scope+")", err)
 	}
 	names := make([]string, 0, len(created))
 	for _, c := range created {
@@ -494,13 +494,3 @@ func hasCode(err error, code int) bool {
 	var re *discordgo.RESTError
 	return errors.As(err, &re) && re.Message != nil && re.Message.Code == code
 }
-
-// opError names what failed; its message is rendered through redact.Error, and errors.Is/As still
-// reach the cause (a *discordgo.RESTError, say).
-type opError struct {
-	op  string
-	err error
-}
-
-func (e *opError) Error() string { return e.op + ": " + redact.Error(e.err) }
-func (e *opError) Unwrap() error { return e.err }

@@ -442,7 +442,7 @@ func TestRunStopsWhileReconnecting(t *testing.T) {
 	}
 }
 
-// opError's message goes through redact.Error: the REST error in its short form, never the request
+// redact.Wrap's message goes through redact.Error: the REST error in its short form, never the request
 // (nor its Authorization header), and errors.As still reaches the cause.
 func TestOpErrorRESTError(t *testing.T) {
 	req, _ := http.NewRequest("POST", "https://discord.com/api/v9/webhooks/111/"+testInteractionToken, nil)
@@ -450,7 +450,7 @@ func TestOpErrorRESTError(t *testing.T) {
 	re := &discordgo.RESTError{Request: req, Response: &http.Response{StatusCode: 404, Request: req},
 		ResponseBody: []byte(`{"message": "Unknown interaction", "code": 10062}`),
 		Message:      &discordgo.APIErrorMessage{Code: 10062, Message: "Unknown interaction"}}
-	err := error(&opError{op: "bot: register", err: re})
+	err := redact.Wrap("bot: register", re)
 	for _, got := range []string{err.Error(), redact.Error(err)} {
 		if want := "bot: register: HTTP 404: code 10062 Unknown interaction"; got != want {
 			t.Errorf("got %q, want %q", got, want)

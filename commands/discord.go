@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -51,15 +49,6 @@ func tokenGone(err error) bool {
 func tooLarge(err error) bool {
 	code, status := discordCode(err)
 	return code == discordgo.ErrCodeRequestEntityTooLarge || status == http.StatusRequestEntityTooLarge
-}
-
-// snowflakeTime returns when a Discord id was made.
-func snowflakeTime(id string) (time.Time, error) {
-	n, err := strconv.ParseUint(id, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("snowflake %q: %w", id, err)
-	}
-	return time.UnixMilli(int64(n>>22) + 1420070400000), nil
 }
 
 // messageEdit is the body of PATCH …/messages/@original. discordgo's WebhookEdit cannot say "no

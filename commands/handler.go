@@ -171,7 +171,7 @@ func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction
 	if uploadLimit <= 0 {
 		uploadLimit = DefaultUploadLimit
 	}
-	issued, err := snowflakeTime(i.ID)
+	issued, err := discordgo.SnowflakeTimestamp(i.ID)
 	if err != nil {
 		issued = h.now()
 	}
@@ -210,7 +210,7 @@ func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction
 			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			msg := "Something went wrong on my side, so this render was not sent and nothing was charged. Please try again."
-			_, _ = send(ectx, rest, "PATCH", discordgo.EndpointWebhookMessage(i.AppID, i.Token, "@original"), "interaction:"+i.ID,
+			_, _ = send(ectx, rest, "PATCH", discordgo.EndpointWebhookMessage(i.AppID, i.Token, "@original"), bucket(i.ID),
 				messageEdit{Content: &msg, AllowedMentions: noMentions}, nil)
 		}
 		return

@@ -81,7 +81,7 @@ func (n *Notifier) original(j store.Job) (string, error) {
 
 // bucket keeps each interaction's edits in their own rate-limit bucket (discordgo would otherwise put
 // every webhook edit of every job in a single one and hold its lock for each whole request).
-func bucket(j store.Job) string { return "interaction:" + j.InteractionID }
+func bucket(interactionID string) string { return "interaction:" + interactionID }
 
 // editOriginal replaces the interaction's response with v (and files, if any).
 func (n *Notifier) editOriginal(ctx context.Context, j store.Job, v view, files []*discordgo.File) (string, error) {
@@ -99,7 +99,7 @@ func (n *Notifier) editOriginal(ctx context.Context, j store.Job, v view, files 
 		refs[i] = attachmentRef{ID: fmt.Sprint(i), Filename: f.Name}
 	}
 	body.Attachments = &refs
-	return send(ctx, n.rest, "PATCH", url, bucket(j), body, files)
+	return send(ctx, n.rest, "PATCH", url, bucket(j.InteractionID), body, files)
 }
 
 // post sends v to the job's channel with the bot token, mentioning (only) the owner. The nonce makes a
@@ -166,13 +166,6 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 	return "", err
 }
 
-// safeError prints an error from a Discord call without its secrets (tokens in URLs, the request kept
-// by discordgo's RESTError) while errors.Is and errors.As still see the original.
-type safeError struct{ err error }
-
-func (e safeError) Error() string { return redact.Error(e.err) }
-func (e safeError) Unwrap() error { return e.err }
-
 // forbidden reports whether Discord refused a post for good: no access or permission to the channel,
 // an unknown channel, or a user who does not accept DMs (50007).
 func forbidden(err error) bool {
@@ -231,13 +224,13 @@ func (n *Notifier) Done(ctx context.Context, j store.Job, v jobs.Video) (string,
 			return rec + ",attachment", nil
 		}
 		if !tooLarge(err) {
-			return "", fmt.Errorf("deliver video: %w", safeError{err})
+			return "", redact.Wrap("deliver video", err)
 		}
 		n.log.Info("upload refused as too large; sending the link", "job", j.ID)
 	}
 	rec, err := n.deliver(ctx, j, "done", doneView(j, v, false), nil)
 	if err != nil {
-		return "", fmt.Errorf("deliver video link: %w", safeError{err})
+		return "", redact.Wrap("deliver video link", err)
 	}
 	return rec + ",link", nil
 }
@@ -276,7 +269,7 @@ func openFiles(j store.Job, v jobs.Video) ([]*discordgo.File, func(), error) {
 func (n *Notifier) ended(ctx context.Context, j store.Job, kind string) error {
 	n.ed.finish(ctx, j.ID)
 	if _, err := n.deliver(ctx, j, kind, endedView(j), nil); err != nil {
-		return fmt.Errorf("tell the owner (%s): %w", kind, safeError{err})
+		return redact.Wrap("tell the owner ("+kind+")", err)
 	}
 	return nil
 }

@@ -151,3 +151,20 @@ func formatRESTError(re *discordgo.RESTError) string {
 	}
 	return s
 }
+
+// Wrap returns err with what was being done (op) in front, printing err through Error, so that neither
+// the message nor a log line of it carries a token, while errors.Is and errors.As still see err.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &wrapped{op: op, err: err}
+}
+
+type wrapped struct {
+	op  string
+	err error
+}
+
+func (e *wrapped) Error() string { return e.op + ": " + Error(e.err) }
+func (e *wrapped) Unwrap() error { return e.err }

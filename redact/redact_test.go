@@ -96,15 +96,6 @@ func restError(status int, body string) *discordgo.RESTError {
 	return re
 }
 
-// opError is a wrapper whose Error method already renders its cause through Error (as bot's does).
-type opError struct {
-	op  string
-	err error
-}
-
-func (e *opError) Error() string { return e.op + ": " + Error(e.err) }
-func (e *opError) Unwrap() error { return e.err }
-
 func TestErrorRESTError(t *testing.T) {
 	re := restError(404, `{"message": "Unknown interaction", "code": 10062}`)
 	// The test can fail: the struct itself does carry the header.
@@ -118,7 +109,7 @@ func TestErrorRESTError(t *testing.T) {
 	}{
 		{"bare", re, "HTTP 404: code 10062 Unknown interaction"},
 		{"wrapped", fmt.Errorf("edit original: %w", re), "edit original: HTTP 404: code 10062 Unknown interaction"},
-		{"op error", &opError{op: "bot: register", err: re}, "bot: register: HTTP 404: code 10062 Unknown interaction"},
+		{"op error", Wrap("bot: register", re), "bot: register: HTTP 404: code 10062 Unknown interaction"},
 		{"field errors", restError(400, `{"code": 50035, "errors": {"0": {"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH"}]}}}, "message": "Invalid Form Body"}`),
 			`HTTP 400: code 50035 Invalid Form Body {"0": {"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH"}]}}}`},
 		{"no JSON body", restError(502, `<html>bad gateway</html>`), "HTTP 502"},
