@@ -54,12 +54,14 @@ type botEnv struct {
 	logs    *syncBuffer
 	tokens  []string // every interaction token handed out: none may reach a log
 	mu      sync.Mutex
+	store   *store.DB // the test's own handle on the bot's database (see jobs)
 }
 
-func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario) *botEnv {
+// newBotEnv starts the fakes; opts add to the fake Discord's options.
+func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario, opts ...discordtest.Option) *botEnv {
 	t.Helper()
 	e := &botEnv{logs: &syncBuffer{}}
-	e.discord = discordtest.New(discordtest.WithToken(discordToken), discordtest.WithGuild(guildID))
+	e.discord = discordtest.New(append([]discordtest.Option{discordtest.WithToken(discordToken), discordtest.WithGuild(guildID)}, opts...)...)
 	trackDiscord(e.discord)
 	du, stopD, err := e.discord.Start()
 	if err != nil {
@@ -77,7 +79,12 @@ func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario) *botEnv {
 		"VIGGLE_API_URL": vu, "VIGGLE_API_KEY": cliKey, "VIGGLE_POLL_INTERVAL": "20ms",
 		"DATABASE_PATH": filepath.Join(t.TempDir(), "data", "bot.db"), "LOG_LEVEL": "debug",
 	}
-	t.Cleanup(func() { e.checkSecrets(t) })
+	t.Cleanup(func() {
+		e.checkSecrets(t)
+		if e.store != nil {
+			e.store.Close()
+		}
+	})
 	return e
 }
 
@@ -312,11 +319,7 @@ func TestBotEndToEnd(t *testing.T) {
 		e.mu.Lock()
 		e.tokens = append(e.tokens, i.Token)
 		e.mu.Unlock()
-		db := openStore(t, e.vars["DATABASE_PATH"])
-		e.waitFor(t, "the job to be closed", func() bool {
-			list, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: bob, Limit: 1})
-			return len(list) == 1 && list[0].InteractionID == i.ID && !list[0].ClosedAt.IsZero()
-		})
+		e.waitJob(t, bob, i, "the job to be closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
 		if n := e.viggle.Creates() - posts; n != 0 {
 			t.Fatalf("%d POSTs after a refused acknowledgement", n)
 		}
@@ -326,11 +329,7 @@ func TestBotEndToEnd(t *testing.T) {
 		posts := e.viggle.Creates()
 		e.discord.FailNext("POST", "/interactions/*/*/callback", discordtest.Failure{Status: 500, Message: "Internal Server Error"})
 		i := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=y"})
-		db := openStore(t, e.vars["DATABASE_PATH"])
-		e.waitFor(t, "the job to be closed", func() bool {
-			list, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: bob, Limit: 1})
-			return len(list) == 1 && list[0].InteractionID == i.ID && !list[0].ClosedAt.IsZero()
-		})
+		e.waitJob(t, bob, i, "the job to be closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
 		if n := e.viggle.Creates() - posts; n != 0 {
 			t.Fatalf("%d POSTs after a failed acknowledgement", n)
 		}
@@ -355,9 +354,7 @@ func TestBotEndToEnd(t *testing.T) {
 		if !strings.Contains(cb.Data.Content, "scene_fail") || !strings.Contains(cb.Data.Content, "scene_ok") {
 			t.Fatalf("alice's list misses her jobs:\n%s", cb.Data.Content)
 		}
-		db := openStore(t, e.vars["DATABASE_PATH"])
-		bobs, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: bob, Limit: 10})
-		for _, j := range bobs {
+		for _, j := range e.jobs(t, bob) {
 			if strings.Contains(cb.Data.Content, j.ID) {
 				t.Fatalf("alice's list shows bob's job %s:\n%s", j.ID, cb.Data.Content)
 			}
@@ -365,14 +362,93 @@ func TestBotEndToEnd(t *testing.T) {
 	})
 }
 
-func openStore(t *testing.T, path string) *store.DB {
+// jobs lists an owner's jobs in the test guild, newest first, from the bot's database (opened once
+// per test, beside the bot's own connection).
+func (e *botEnv) jobs(t *testing.T, owner string) []*store.Job {
 	t.Helper()
-	db, err := store.Open(context.Background(), path, nil)
+	list, err := e.db(t).ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: owner, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return list
+}
+
+// db is the test's handle on the bot's database, opened on first use.
+func (e *botEnv) db(t *testing.T) *store.DB {
+	t.Helper()
+	if e.store == nil {
+		db, err := store.Open(context.Background(), e.vars["DATABASE_PATH"], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.store = db // closed by newBotEnv's cleanup: subtests share it
+	}
+	return e.store
+}
+
+// waitJob waits until the owner's job of interaction i satisfies ok, and returns it.
+func (e *botEnv) waitJob(t *testing.T, owner string, i *discordtest.Interaction, what string, ok func(*store.Job) bool) *store.Job {
+	t.Helper()
+	var found *store.Job
+	e.waitFor(t, what, func() bool {
+		for _, j := range e.jobs(t, owner) {
+			if j.InteractionID == i.ID && ok(j) {
+				found = j
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// childBot starts the bot as a separate process (this test binary, see TestMain) on the env's
+// database and fakes; it is killed when the test ends, and its logs are checked for secrets.
+func (e *botEnv) childBot(t *testing.T) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
+	for k, v := range e.vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, sec := range append([]string{discordToken, cliKey}, e.tokens...) {
+			if strings.Contains(logs.String(), sec) {
+				t.Errorf("a secret (%.12s…) reached a child bot's logs", sec)
+			}
+		}
+		if t.Failed() {
+			t.Logf("child bot logs:\n%s", logs.String())
+		}
+	})
+	return cmd, logs
+}
+
+// uploadsOnceDelivered waits until the job of interaction i is delivered (after which nothing more is
+// sent for it) and the fake has recorded its upload, then counts the uploads since request n.
+func (e *botEnv) uploadsOnceDelivered(t *testing.T, owner string, i *discordtest.Interaction, since int) int {
+	t.Helper()
+	e.waitJob(t, owner, i, "the delivery to be recorded", func(j *store.Job) bool { return j.State == store.StateDelivered })
+	uploads := 0
+	e.waitFor(t, "the upload to be recorded by the fake", func() bool {
+		uploads = 0
+		for _, r := range e.discord.Requests()[since:] {
+			if len(r.Files) > 0 && r.Status < 300 {
+				uploads++
+			}
+		}
+		return uploads > 0
+	})
+	return uploads
 }
 
 func TestBotWithoutTokenExplainsItself(t *testing.T) {
@@ -413,22 +489,8 @@ func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
 	}
 	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Polls: 40, Steps: 10, VideoSize: 100 << 10}})
 	e.vars["VIGGLE_POLL_INTERVAL"] = "50ms"
-	startChild := func() (*exec.Cmd, *syncBuffer) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
-		for k, v := range e.vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		logs := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = io.Discard, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd, logs
-	}
 	sessions := e.discord.Sessions()
-	first, logs1 := startChild()
+	first, logs1 := e.childBot(t)
 	e.waitFor(t, "the first bot to connect", func() bool { return e.discord.Sessions() > sessions })
 	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == 2 })
 	rctx, rcancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -443,7 +505,7 @@ func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
 	}
 	first.Wait()
 	sessions = e.discord.Sessions()
-	_, logs2 := startChild()
+	e.childBot(t)
 	e.waitFor(t, "the second bot to connect", func() bool { return e.discord.Sessions() > sessions })
 	m := e.final(t, i)
 	if !strings.HasPrefix(m.Content, "**Done!**") || len(m.Attachments) != 1 || !bytes.Equal(m.Attachments[0].Data, videoOf(t, 100<<10)) {
@@ -452,25 +514,7 @@ func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
 	if n := e.viggle.Creates(); n != 1 {
 		t.Fatalf("%d POSTs across the restart, want 1", n)
 	}
-	// The fake records a request after answering it: wait for the upload's record.
-	uploads := 0
-	e.waitFor(t, "the upload to be recorded", func() bool {
-		uploads = 0
-		for _, r := range e.discord.Requests() {
-			if len(r.Files) > 0 {
-				uploads++
-			}
-		}
-		return uploads > 0
-	})
-	if uploads != 1 {
-		t.Fatalf("%d uploads, want exactly one delivery", uploads)
-	}
-	for _, l := range []*syncBuffer{logs1, logs2} {
-		for _, s := range []string{discordToken, cliKey, i.Token} {
-			if strings.Contains(l.String(), s) {
-				t.Errorf("a secret reached a child's logs")
-			}
-		}
+	if n := e.uploadsOnceDelivered(t, alice, i, 0); n != 1 {
+		t.Fatalf("%d uploads, want exactly one delivery", n)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -80,8 +78,7 @@ func onlyMentions(t *testing.T, m discordtest.Message, user string) {
 
 func (e *botEnv) state(t *testing.T, id string) *store.Job {
 	t.Helper()
-	db := openStore(t, e.vars["DATABASE_PATH"])
-	j, err := db.Get(context.Background(), id)
+	j, err := e.db(t).Get(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +132,7 @@ func TestBotLateResults(t *testing.T) {
 	})
 
 	t.Run("a 429 on the edit is waited out and the video delivered once", func(t *testing.T) {
-		before := len(e.discord.Find("PATCH", "/webhooks/*/*/messages/@original"))
+		before := len(e.discord.Requests())
 		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
 		e.jobID(t, i)
 		e.discord.FailNext("PATCH", "/webhooks/*/*/messages/@original", discordtest.Failure{RetryAfter: 0.05})
@@ -143,21 +140,8 @@ func TestBotLateResults(t *testing.T) {
 		if len(m.Attachments) != 1 {
 			t.Fatalf("final: %q", m.Content)
 		}
-		uploads := 0
-		e.waitFor(t, "the upload to be recorded", func() bool {
-			uploads = 0
-			for _, r := range e.discord.Find("PATCH", "/webhooks/*/*/messages/@original")[before:] {
-				if len(r.Files) > 0 && r.Status < 300 {
-					uploads++
-				}
-			}
-			return uploads > 0
-		})
-		if uploads != 1 {
-			for _, r := range e.discord.Find("PATCH", "/webhooks/*/*/messages/@original")[before:] {
-				t.Logf("PATCH status %d files %d at %s", r.Status, len(r.Files), r.At.Format("15:04:05.000"))
-			}
-			t.Fatalf("%d successful uploads, want 1", uploads)
+		if n := e.uploadsOnceDelivered(t, alice, i, before); n != 1 {
+			t.Fatalf("%d successful uploads, want 1", n)
 		}
 	})
 }
@@ -179,17 +163,9 @@ func TestBotFourteenMinuteSwitch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 15, Steps: 4}})
 	// The test's clock: interactions are created 14 min 10 s in the past, so their tokens have 50 s left.
-	e.discord = discordtest.New(discordtest.WithToken(discordToken), discordtest.WithGuild(guildID),
+	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 15, Steps: 4}},
 		discordtest.WithClock(func() time.Time { return time.Now().Add(-14*time.Minute - 10*time.Second) }))
-	trackDiscord(e.discord)
-	u, stop, err := e.discord.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	e.vars["DISCORD_API_URL"] = u
 	e.start(t)
 	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
 	e.waitFor(t, "the last edit", func() bool {
@@ -355,38 +331,7 @@ func TestBotCrashAfterChannelPostDoesNotPostTwice(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 6, Steps: 3}})
-	var childLogs []*syncBuffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			for n, l := range childLogs {
-				t.Logf("child %d:\n%s", n+1, l.String())
-			}
-		}
-	})
-	startChild := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
-		for k, v := range e.vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		logs := &syncBuffer{}
-		childLogs = append(childLogs, logs)
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			for _, s := range []string{discordToken, cliKey} {
-				if strings.Contains(logs.String(), s) {
-					t.Error("a secret reached a child's logs")
-				}
-			}
-		})
-		return cmd
-	}
-	first := startChild()
+	first, _ := e.childBot(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	if err := e.discord.WaitSessions(ctx, 1); err != nil {
@@ -404,16 +349,12 @@ func TestBotCrashAfterChannelPostDoesNotPostTwice(t *testing.T) {
 	e.waitFor(t, "the channel post", func() bool { return len(e.botPosts(channelID)) == 1 })
 	first.Process.Kill()
 	first.Wait()
-	startChild()
+	e.childBot(t)
 	if err := e.discord.WaitSessions(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor(t, "the repeated post", func() bool { return len(e.discord.Find("POST", "/channels/*/messages")) >= 2 })
-	db := openStore(t, e.vars["DATABASE_PATH"])
-	e.waitFor(t, "delivered", func() bool {
-		list, _ := db.ListByOwner(context.Background(), store.ListFilter{Origin: store.OriginDiscord, GuildID: guildID, OwnerID: alice, Limit: 1})
-		return len(list) == 1 && list[0].State == store.StateDelivered
-	})
+	e.waitJob(t, alice, i, "delivered", func(j *store.Job) bool { return j.State == store.StateDelivered })
 	if n := len(e.botPosts(channelID)); n != 1 {
 		t.Fatalf("%d messages in the channel, want 1 (the nonce makes the repeat harmless)", n)
 	}

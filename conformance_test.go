@@ -93,17 +93,14 @@ func checkRequest(v *openapi.Validator, r discordtest.Request) error {
 	case err == nil && mt == "multipart/form-data":
 		payload, fields, err := multipartParts(r.Body, params["boundary"])
 		if err != nil {
-			return fmt.Errorf("openapi: %s %s: %w", r.Method, hideToken(r.Path), err)
+			return fmt.Errorf("openapi: %s %s: %w", r.Method, redact.Text(r.Path), err)
 		}
 		return v.Check(r.Method, r.Path, payload, true, fields)
 	default:
 		return fmt.Errorf("openapi: %s %s: body sent as %q, want application/json or multipart/form-data",
-			r.Method, hideToken(r.Path), r.Header.Get("Content-Type"))
+			r.Method, redact.Text(r.Path), r.Header.Get("Content-Type"))
 	}
 }
-
-// hideToken shows the token segment of an interaction or webhook path as [token].
-func hideToken(path string) string { return redact.Text(path) }
 
 // multipartParts returns the payload_json part of a multipart body and the
 // form names of all its other parts (which should all be files[n]).

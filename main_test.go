@@ -137,14 +137,12 @@ func TestRenderMockWritesPlayableVideo(t *testing.T) {
 type lineWatcher struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
-	all bytes.Buffer
 	fn  func(string)
 }
 
 func (w *lineWatcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.all.Write(p)
 	w.buf.Write(p)
 	for {
 		line, err := w.buf.ReadString('\n')
