@@ -14,7 +14,7 @@
 //     heartbeats, INTERACTION_CREATE dispatch, RESUME answered with
 //     INVALID_SESSION.
 //   - Discord's hard walls: 40060 for a second acknowledgement, 10062 for a
-//     late one (SetLateAck, WithAckDeadline), 401/50027 for an expired
+//     late one (SlashCommand.LateAck, WithAckDeadline), 401/50027 for an expired
 //     interaction token (ExpireToken, or 15 minutes by the fake's clock),
 //     413/40005 for an upload over the interaction's attachment_size_limit,
 //     and scripted failures such as a 429 with retry_after (FailNext).

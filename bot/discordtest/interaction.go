@@ -87,7 +87,7 @@ type SlashCommand struct {
 	AttachmentSizeLimit int64
 	// AppPermissions is app_permissions (default: view, send, embed, attach, history).
 	AppPermissions string
-	// LateAck makes the callback answer 404 / 10062, as SetLateAck does.
+	// LateAck makes the callback answer 404 / 10062, as a dispatch past the acknowledgement deadline would.
 	LateAck bool
 }
 
@@ -540,32 +540,6 @@ func (s *Server) SendComponent(ctx context.Context, c Component) (*Interaction, 
 	st.MessageID = m.ID
 	s.mu.Unlock()
 	return s.dispatchInteraction(ctx, st)
-}
-
-// SendRaw dispatches payload as the "d" of an INTERACTION_CREATE, as is. When
-// it carries an "id" and a "token" not seen before, the fake tracks the
-// interaction so that callbacks and webhook calls for it work.
-func (s *Server) SendRaw(ctx context.Context, payload map[string]any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("discordtest: send raw: %w", err)
-	}
-	var p map[string]any
-	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("discordtest: send raw: %w", err)
-	}
-	s.mu.Lock()
-	id, _ := p["id"].(string)
-	tok, _ := p["token"].(string)
-	var st *interactionState
-	if id != "" && tok != "" && s.interactions[id] == nil {
-		st = s.registerLocked(p, false)
-	} else {
-		st = &interactionState{Interaction: Interaction{ID: id, Token: tok, Payload: b}}
-	}
-	s.mu.Unlock()
-	_, err = s.dispatchInteraction(ctx, st)
-	return err
 }
 
 // Redeliver dispatches an interaction's payload again, as Discord may do;

@@ -70,11 +70,6 @@ func WithToken(botToken string) Option {
 	return func(s *Server) { s.token = strings.TrimPrefix(botToken, "Bot ") }
 }
 
-// WithAppID sets the application id (default DefaultAppID); the bot user's id equals it.
-func WithAppID(id string) Option {
-	return func(s *Server) { s.appID = id }
-}
-
 // WithGuild adds a guild the bot is in; it is sent in GUILD_CREATE after READY.
 // The first WithGuild replaces the default guild DefaultGuildID.
 func WithGuild(id string) Option {
@@ -101,7 +96,7 @@ func WithHeartbeatInterval(d time.Duration) Option {
 
 // WithAckDeadline makes callbacks that arrive more than d after dispatch (by
 // the fake's clock) fail with 404 / 10062 Unknown interaction, as Discord does
-// after 3 s. Zero (the default) disables the check; SetLateAck still works.
+// after 3 s. Zero (the default) disables the check; SlashCommand.LateAck still works.
 func WithAckDeadline(d time.Duration) Option {
 	return func(s *Server) { s.ackDeadline = d }
 }
@@ -122,11 +117,6 @@ func WithUploadLimit(n int64) Option {
 // invoked on Discord.
 func WithLenientCommands() Option {
 	return func(s *Server) { s.lenient = true }
-}
-
-// WithBotName sets the bot user's username (default "viggle-test-bot").
-func WithBotName(name string) Option {
-	return func(s *Server) { s.botName = name }
 }
 
 // WithPrivilegedIntents declares which privileged intents the application was
@@ -315,15 +305,6 @@ func (s *Server) DefaultChannel(guildID string) string {
 	return ""
 }
 
-// AddChannel adds a text channel to a guild of the bot, so that the bot may
-// post there and SendCommand may use it.
-func (s *Server) AddChannel(guildID, channelID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.addChannelLocked(guildID, channelID)
-	s.notifyLocked()
-}
-
 // BlockDMs makes messages to the DM channel of userID fail with 403 / 50007
 // (the user closed their DMs).
 func (s *Server) BlockDMs(userID string) {
@@ -406,16 +387,6 @@ func (s *Server) ExpireToken(token string) {
 	defer s.mu.Unlock()
 	s.expired[token] = true
 	s.notifyLocked()
-}
-
-// SetLateAck makes the callback for this interaction answer 404 / 10062
-// Unknown interaction, as when the bot missed the 3 s deadline. The token is
-// then dead: webhook calls with it answer 404 / 10015. Use the LateAck field
-// of SlashCommand or Component to set it before the bot can answer.
-func (s *Server) SetLateAck(interactionID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lateAck[interactionID] = true
 }
 
 type failRule struct {
