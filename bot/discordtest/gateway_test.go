@@ -296,3 +296,45 @@ func TestSendNeedsGateway(t *testing.T) {
 		t.Error("delivered interaction forgotten")
 	}
 }
+
+func TestSendCommandsDispatchesABurstInOrder(t *testing.T) {
+	t.Parallel()
+	fake, base := startFake(t, WithLenientCommands())
+	c := identified(t, fake, base)
+	users := []string{"300000000000000001", "300000000000000002", "300000000000000003"}
+	var cmds []SlashCommand
+	for _, u := range users {
+		cmds = append(cmds, SlashCommand{Name: "render", UserID: u})
+	}
+	is, err := fake.SendCommands(t.Context(), cmds)
+	if err != nil || len(is) != len(users) {
+		t.Fatalf("SendCommands = %d interactions, %v", len(is), err)
+	}
+	var seq int64
+	for k, in := range is {
+		p := c.read()
+		if *p.T != "INTERACTION_CREATE" || !bytes.Equal(p.D, in.Payload) || in.UserID != users[k] {
+			t.Fatalf("event %d = %s %s, want interaction %s of %s", k, *p.T, p.D, in.ID, users[k])
+		}
+		if k > 0 && *p.S != seq+1 {
+			t.Errorf("event %d has sequence %d after %d", k, *p.S, seq)
+		}
+		seq = *p.S
+		got, ok := fake.Interaction(in.ID)
+		if !ok || got.DispatchedAt.IsZero() || (k > 0 && got.DispatchedAt.Before(is[k-1].DispatchedAt)) {
+			t.Errorf("interaction %d dispatched at %v (previous %v)", k, got.DispatchedAt, is[max(k-1, 0)].DispatchedAt)
+		}
+	}
+
+	// One command that cannot be built: nothing of the burst is sent.
+	if _, err := fake.SendCommands(t.Context(), []SlashCommand{{Name: "render"}, {Name: ""}}); err == nil {
+		t.Fatal("a burst with an unnamed command was accepted")
+	}
+	in, err := fake.SendCommand(t.Context(), SlashCommand{Name: "render"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.read(); *p.S != seq+1 || !bytes.Equal(p.D, in.Payload) {
+		t.Fatalf("after a refused burst got event #%d %s, want #%d %s", *p.S, p.D, seq+1, in.Payload)
+	}
+}

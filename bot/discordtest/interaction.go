@@ -217,21 +217,48 @@ func (s *Server) baseInteractionLocked(a *actor, typ int) (map[string]any, error
 // APPLICATION_COMMAND_AUTOCOMPLETE) interaction on the live gateway
 // connection and returns it with its id and token.
 func (s *Server) SendCommand(ctx context.Context, c SlashCommand) (*Interaction, error) {
+	is, err := s.SendCommands(ctx, []SlashCommand{c})
+	if err != nil {
+		return nil, err
+	}
+	return is[0], nil
+}
+
+// SendCommands dispatches several commands at once, as one burst of INTERACTION_CREATE events written
+// back to back on the live gateway connection, and returns the interactions in the same order. Nothing
+// is sent when one of them cannot be built.
+func (s *Server) SendCommands(ctx context.Context, cs []SlashCommand) ([]*Interaction, error) {
+	s.mu.Lock()
+	sts := make([]*interactionState, 0, len(cs))
+	for _, c := range cs {
+		st, err := s.commandLocked(c)
+		if err != nil {
+			for _, st := range sts {
+				s.forgetLocked(st)
+			}
+			s.mu.Unlock()
+			return nil, err
+		}
+		sts = append(sts, st)
+	}
+	s.mu.Unlock()
+	return s.dispatchInteractions(ctx, sts)
+}
+
+// commandLocked builds and registers the interaction of one command.
+func (s *Server) commandLocked(c SlashCommand) (*interactionState, error) {
 	if c.Name == "" {
 		return nil, errors.New("discordtest: send command: empty name")
 	}
-	s.mu.Lock()
 	a := actor{guildID: c.GuildID, channelID: c.ChannelID, dm: c.DM, userID: c.UserID, username: c.Username,
 		globalName: c.GlobalName, locale: c.Locale, memberPerms: c.MemberPermissions, appPerms: c.AppPermissions,
 		limit: c.AttachmentSizeLimit}
 	p, err := s.baseInteractionLocked(&a, InteractionApplicationCommand)
 	if err != nil {
-		s.mu.Unlock()
 		return nil, fmt.Errorf("discordtest: send command /%s: %w", c.Name, err)
 	}
 	data, err := s.commandDataLocked(c, a)
 	if err != nil {
-		s.mu.Unlock()
 		return nil, fmt.Errorf("discordtest: send command /%s: %w", c.Name, err)
 	}
 	if c.Focused != "" {
@@ -240,8 +267,7 @@ func (s *Server) SendCommand(ctx context.Context, c SlashCommand) (*Interaction,
 	p["data"] = data
 	st := s.registerLocked(p, c.LateAck)
 	st.CommandName = c.Name
-	s.mu.Unlock()
-	return s.dispatchInteraction(ctx, st)
+	return st, nil
 }
 
 // commandDataLocked builds the "data" of a command interaction.
@@ -599,28 +625,52 @@ func (s *Server) registerLocked(payload map[string]any, late bool) *interactionS
 
 // dispatchInteraction sends INTERACTION_CREATE on the current connection.
 func (s *Server) dispatchInteraction(ctx context.Context, st *interactionState) (*Interaction, error) {
+	is, err := s.dispatchInteractions(ctx, []*interactionState{st})
+	if err != nil {
+		return nil, err
+	}
+	return is[0], nil
+}
+
+// dispatchInteractions sends one INTERACTION_CREATE for each, back to back on the current connection,
+// and records when each was written. The interactions that were not sent are forgotten.
+func (s *Server) dispatchInteractions(ctx context.Context, sts []*interactionState) ([]*Interaction, error) {
 	c := s.readyConn()
 	var err error
-	var at time.Time
+	var ats []time.Time
 	if c == nil {
 		err = ErrNoGateway
 	} else {
-		at, err = c.dispatchAt(ctx, "INTERACTION_CREATE", st.Payload, s.clock)
-	}
-	if err != nil {
-		s.mu.Lock()
-		if s.interactions[st.ID] == st {
-			delete(s.interactions, st.ID)
-			delete(s.byToken, st.Token)
+		ds := make([]any, len(sts))
+		for k, st := range sts {
+			ds[k] = st.Payload
 		}
-		s.mu.Unlock()
-		return nil, fmt.Errorf("discordtest: dispatch interaction: %w", err)
+		ats, err = c.dispatchAllAt(ctx, "INTERACTION_CREATE", ds, s.clock)
 	}
 	s.mu.Lock()
-	st.DispatchedAt = at
-	out := st.Interaction
-	s.mu.Unlock()
-	return &out, nil
+	defer s.mu.Unlock()
+	out := make([]*Interaction, 0, len(sts))
+	for k, st := range sts {
+		if k >= len(ats) {
+			s.forgetLocked(st)
+			continue
+		}
+		st.DispatchedAt = ats[k]
+		i := st.Interaction
+		out = append(out, &i)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("discordtest: dispatch interaction: %w", err)
+	}
+	return out, nil
+}
+
+// forgetLocked removes an interaction that was never dispatched.
+func (s *Server) forgetLocked(st *interactionState) {
+	if s.interactions[st.ID] == st {
+		delete(s.interactions, st.ID)
+		delete(s.byToken, st.Token)
+	}
 }
 
 // Interaction returns a dispatched interaction by id.

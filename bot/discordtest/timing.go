@@ -10,8 +10,19 @@ import (
 // just before it is written, so neither the wait behind other writers nor
 // the fake's own encoding is counted.
 func (c *gwConn) dispatchAt(ctx context.Context, event string, d any, clock func() time.Time) (time.Time, error) {
-	if err := ctx.Err(); err != nil {
+	ats, err := c.dispatchAllAt(ctx, event, []any{d}, clock)
+	if err != nil {
 		return time.Time{}, err
+	}
+	return ats[0], nil
+}
+
+// dispatchAllAt is dispatchAt for several events of one type, written back to back under one hold of
+// the write lock (as Discord sends a burst: no writer goroutines contending for the connection). It
+// returns when each was handed to the websocket; on error, the events before the failed one were sent.
+func (c *gwConn) dispatchAllAt(ctx context.Context, event string, ds []any, clock func() time.Time) ([]time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(writeTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
@@ -19,12 +30,19 @@ func (c *gwConn) dispatchAt(ctx context.Context, event string, d any, clock func
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.seq++
-	typ, b, err := c.encodeLocked(map[string]any{"op": opDispatch, "t": event, "s": c.seq, "d": d})
-	if err != nil {
-		return time.Time{}, err
+	ats := make([]time.Time, 0, len(ds))
+	for _, d := range ds {
+		c.seq++
+		typ, b, err := c.encodeLocked(map[string]any{"op": opDispatch, "t": event, "s": c.seq, "d": d})
+		if err != nil {
+			return ats, err
+		}
+		_ = c.ws.SetWriteDeadline(deadline)
+		at := clock()
+		if err := c.ws.WriteMessage(typ, b); err != nil {
+			return ats, err
+		}
+		ats = append(ats, at)
 	}
-	_ = c.ws.SetWriteDeadline(deadline)
-	at := clock()
-	return at, c.ws.WriteMessage(typ, b)
+	return ats, nil
 }
