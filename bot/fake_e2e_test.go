@@ -74,6 +74,12 @@ func TestRunWithFakeDiscord(t *testing.T) {
 			case <-wctx.Done():
 				t.Fatal("Ready not closed after READY")
 			}
+			var identify struct {
+				Compress *bool `json:"compress"`
+			}
+			if ids := fake.Identifies(); len(ids) == 0 || json.Unmarshal(ids[0], &identify) != nil || identify.Compress == nil || *identify.Compress {
+				t.Errorf("IDENTIFY did not ask for uncompressed events (compress: %v)", identify.Compress)
+			}
 			if got := b.AppID(); got != fake.AppID() {
 				t.Errorf("AppID = %q, want %q", got, fake.AppID())
 			}

@@ -2,10 +2,12 @@ package bot
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -107,5 +109,60 @@ func TestParseOrigin(t *testing.T) {
 		if _, err := parseOrigin(bad); err == nil {
 			t.Errorf("parseOrigin(%q) accepted", bad)
 		}
+	}
+}
+
+// TestTransportKeepsABurstsConnections: after a burst of concurrent requests over HTTP/1.1 (one
+// connection each), the next burst reuses those connections instead of dialling them again.
+func TestTransportKeepsABurstsConnections(t *testing.T) {
+	const burst = 60
+	var mu sync.Mutex
+	dialled := 0
+	arrived := make(chan struct{}, burst)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release // hold every request until the whole burst is in, so each needs its own connection
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dialled++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	tr := newHTTPTransport(newConnTracker().DialContext)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+
+	for round := range 2 {
+		release = make(chan struct{})
+		errs := make(chan error, burst)
+		for range burst {
+			go func() {
+				resp, err := client.Get(srv.URL)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range burst {
+			<-arrived
+		}
+		close(release)
+		for range burst {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if dialled != burst {
+		t.Fatalf("%d connections for two bursts of %d, want %d (the second burst reusing the first's)", dialled, burst, burst)
 	}
 }
