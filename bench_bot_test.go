@@ -31,7 +31,7 @@ import (
 // bot starts also pays for what a running bot has already done once (dialling its connections to
 // Discord, growing its heap and goroutine stacks).
 //
-//	GOTOOLCHAIN=auto go test -run '^$' -bench RenderAck -benchtime 3x .
+//	GOTOOLCHAIN=auto go test -run '^$' -bench RenderAck -benchtime 30x .
 //
 // Two sub-benchmarks run the same rounds:
 //   - in-process: the bot runs in the benchmark's process (run(ctx, "viggle-bot", nil, …)).
@@ -44,13 +44,13 @@ import (
 //     after encoding) to the arrival of the interaction's callback request at the fake (Request.At);
 //     both are read from the same clock, in the benchmark's process.
 //   - first-burst-p50-ms, first-burst-p99-ms: the same latency in the first round after the start.
-//   - peak-MiB: the highest HeapInuse+StackInuse of the process running the bot, sampled every 5 ms
+//   - peak-MiB: the highest memInUse (heap and stacks) of the process running the bot, sampled every 5 ms
 //     from just before the first dispatch to the last delivery of a round (highest over all the rounds,
 //     the first one included).
 //     In-process, the fakes and the benchmark share that process, so it is only an upper bound on the
 //     bot's peak, and it grows from round to round: the fake Discord keeps every request body and
 //     uploaded video. Child-process, it is the bot's own.
-//   - peak-over-baseline-MiB: the same peak minus HeapInuse+StackInuse measured after a GC just before
+//   - peak-over-baseline-MiB: the same peak minus memInUse measured after a GC just before
 //     the round's first dispatch (highest over the rounds): what a burst adds on top of the idle bot.
 //     In-process it also counts what the fakes keep of the round and the GC headroom of their heap.
 //
@@ -107,17 +107,17 @@ type benchBot struct {
 
 // memProbe measures the memory of the process running the bot over a round.
 type memProbe interface {
-	// begin collects garbage, returns HeapInuse+StackInuse (the baseline) and starts tracking the peak.
+	// begin collects garbage, returns memInUse (the baseline) and starts tracking the peak.
 	begin() (uint64, error)
-	// end returns the highest HeapInuse+StackInuse seen since begin (sampled every 5 ms).
+	// end returns the highest memInUse seen since begin (sampled every 5 ms).
 	end() (uint64, error)
 }
 
 // roundResult is what one round measured.
 type roundResult struct {
 	acks     []time.Duration // one per interaction
-	peak     uint64          // highest HeapInuse+StackInuse sampled during the round
-	baseline uint64          // HeapInuse+StackInuse after a GC just before the round
+	peak     uint64          // highest memInUse sampled during the round
+	baseline uint64          // memInUse after a GC just before the round
 }
 
 // startBenchBot starts the fakes and the bot as main runs it (in this process, or in a child process
@@ -275,7 +275,7 @@ func memInUse() uint64 {
 	return v
 }
 
-// memSamples are the metrics that sum to HeapInuse+StackInuse (see runtime/metrics' documentation).
+// memSamples are the metrics memInUse adds up (see runtime/metrics' documentation).
 func memSamples() []metrics.Sample {
 	return []metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},

@@ -160,14 +160,14 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// newHTTPTransport is the transport under the rewriting RoundTripper: bounded waits for connecting and
-// for response headers, no limit on the body (uploads are bounded by the client's overall timeout).
+// maxIdleConns is how many idle connections the bot keeps to Discord's API (90 s each at most).
 // Discord itself answers over HTTP/2, one connection for everything; over HTTP/1.1 (DISCORD_API_URL
 // pointing at a proxy or a fake) a burst of /render needs one connection per acknowledgement, and
-// keeping maxIdleConns of them spares the next burst dialling them all again (BENCHMARKS.md).
-// maxIdleConns is how many idle connections the bot keeps to Discord's API (90 s each at most).
+// keeping them spares the next burst dialling them all again (BENCHMARKS.md).
 const maxIdleConns = 128
 
+// newHTTPTransport is the transport under the rewriting RoundTripper: bounded waits for connecting and
+// for response headers, no limit on the body (uploads are bounded by the client's overall timeout).
 func newHTTPTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

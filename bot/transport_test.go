@@ -119,10 +119,13 @@ func TestTransportKeepsABurstsConnections(t *testing.T) {
 	var mu sync.Mutex
 	dialled := 0
 	arrived := make(chan struct{}, burst)
-	release := make(chan struct{})
+	var release chan struct{} // the current burst's; guarded by mu
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ch := release
+		mu.Unlock()
 		arrived <- struct{}{}
-		<-release // hold every request until the whole burst is in, so each needs its own connection
+		<-ch // hold every request until the whole burst is in, so each needs its own connection
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -138,7 +141,10 @@ func TestTransportKeepsABurstsConnections(t *testing.T) {
 	client := &http.Client{Transport: tr}
 
 	for round := range 2 {
-		release = make(chan struct{})
+		ch := make(chan struct{})
+		mu.Lock()
+		release = ch
+		mu.Unlock()
 		errs := make(chan error, burst)
 		for range burst {
 			go func() {
@@ -153,7 +159,7 @@ func TestTransportKeepsABurstsConnections(t *testing.T) {
 		for range burst {
 			<-arrived
 		}
-		close(release)
+		close(ch)
 		for range burst {
 			if err := <-errs; err != nil {
 				t.Fatalf("round %d: %v", round, err)
