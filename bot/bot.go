@@ -137,10 +137,10 @@ func New(cfg Config, h Handler) (*Bot, error) {
 		NetDialContext:   conns.DialContext,
 	}
 	s.Identify.Intents = discordgo.IntentsGuilds
-	// Plain JSON events: with compression on, discordgo allocates a new zlib reader (~40 KB) for every
-	// event and inflates it in its single read loop, which every INTERACTION_CREATE of a burst waits
-	// behind (BENCHMARKS.md: ~3 ms off the median acknowledgement of 60 at once). With the GUILDS
-	// intent alone the gateway carries little besides interactions, so the bandwidth is small.
+	// Plain JSON events (Discord's default): with compression on, discordgo allocates a new zlib reader
+	// (~40 KB) for every event and inflates it in its single read loop, which every INTERACTION_CREATE
+	// of a burst waits behind (BENCHMARKS.md). What it costs is bandwidth on (re)connect: READY and one
+	// GUILD_CREATE per guild arrive uncompressed, small for a community bot in a few servers.
 	s.Identify.Compress = false
 	s.Debug = false                         // it prints every request header, Authorization included
 	s.LogLevel = discordgo.LogInformational // never LogDebug: it prints the identify payload with the token

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -78,7 +79,11 @@ func TestRunWithFakeDiscord(t *testing.T) {
 				Compress *bool `json:"compress"`
 			}
 			if ids := fake.Identifies(); len(ids) == 0 || json.Unmarshal(ids[0], &identify) != nil || identify.Compress == nil || *identify.Compress {
-				t.Errorf("IDENTIFY did not ask for uncompressed events (compress: %v)", identify.Compress)
+				got := "absent"
+				if identify.Compress != nil {
+					got = fmt.Sprint(*identify.Compress)
+				}
+				t.Errorf("IDENTIFY did not ask for uncompressed events (compress: %s)", got)
 			}
 			if got := b.AppID(); got != fake.AppID() {
 				t.Errorf("AppID = %q, want %q", got, fake.AppID())

@@ -160,10 +160,11 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// maxIdleConns is how many idle connections the bot keeps to Discord's API (90 s each at most).
-// Discord itself answers over HTTP/2, one connection for everything; over HTTP/1.1 (DISCORD_API_URL
-// pointing at a proxy or a fake) a burst of /render needs one connection per acknowledgement, and
-// keeping them spares the next burst dialling them all again (BENCHMARKS.md).
+// maxIdleConns is how many idle connections the session's client keeps, per host and in all (90 s
+// each at most). Discord itself answers over HTTP/2, one connection for everything; over HTTP/1.1
+// (DISCORD_API_URL pointing at a proxy or a fake) a burst of /render needs one connection per
+// acknowledgement, and keeping them spares a burst soon after another dialling them all again
+// (BENCHMARKS.md).
 const maxIdleConns = 128
 
 // newHTTPTransport is the transport under the rewriting RoundTripper: bounded waits for connecting and

@@ -301,6 +301,9 @@ func TestSendCommandsDispatchesABurstInOrder(t *testing.T) {
 	t.Parallel()
 	fake, base := startFake(t, WithLenientCommands())
 	c := identified(t, fake, base)
+	if err := fake.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	users := []string{"300000000000000001", "300000000000000002", "300000000000000003"}
 	var cmds []SlashCommand
 	for _, u := range users {
@@ -326,9 +329,18 @@ func TestSendCommandsDispatchesABurstInOrder(t *testing.T) {
 		}
 	}
 
-	// One command that cannot be built: nothing of the burst is sent.
+	// One command that cannot be built: nothing of the burst is sent or kept.
+	known := func() int {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return len(fake.interactions)
+	}
+	before := known()
 	if _, err := fake.SendCommands(t.Context(), []SlashCommand{{Name: "render"}, {Name: ""}}); err == nil {
 		t.Fatal("a burst with an unnamed command was accepted")
+	}
+	if n := known(); n != before {
+		t.Errorf("a refused burst left %d interactions registered", n-before)
 	}
 	in, err := fake.SendCommand(t.Context(), SlashCommand{Name: "render"})
 	if err != nil {

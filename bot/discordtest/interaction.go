@@ -42,6 +42,7 @@ type Interaction struct {
 	// DispatchedAt is when the fake began writing the INTERACTION_CREATE to
 	// the gateway websocket (its clock, read once the payload was encoded,
 	// after any wait behind other writes). A Redeliver leaves it unchanged.
+	// In a burst (SendCommands) it is recorded once the whole burst is written.
 	DispatchedAt time.Time
 	Payload      json.RawMessage // the INTERACTION_CREATE "d" as sent
 }
@@ -226,7 +227,8 @@ func (s *Server) SendCommand(ctx context.Context, c SlashCommand) (*Interaction,
 
 // SendCommands dispatches several commands at once, as one burst of INTERACTION_CREATE events written
 // back to back on the live gateway connection, and returns the interactions in the same order. Nothing
-// is sent when one of them cannot be built.
+// is sent when one of them cannot be built. When a write fails, it returns the error with the
+// interactions written before it (the one that failed and those after it are forgotten).
 func (s *Server) SendCommands(ctx context.Context, cs []SlashCommand) ([]*Interaction, error) {
 	s.mu.Lock()
 	sts := make([]*interactionState, 0, len(cs))
@@ -633,7 +635,8 @@ func (s *Server) dispatchInteraction(ctx context.Context, st *interactionState) 
 }
 
 // dispatchInteractions sends one INTERACTION_CREATE for each, back to back on the current connection,
-// and records when each was written. The interactions that were not sent are forgotten.
+// and records when each was written. On error it returns the interactions written before the failure;
+// the others are forgotten.
 func (s *Server) dispatchInteractions(ctx context.Context, sts []*interactionState) ([]*Interaction, error) {
 	c := s.readyConn()
 	var err error
@@ -660,7 +663,7 @@ func (s *Server) dispatchInteractions(ctx context.Context, sts []*interactionSta
 		out = append(out, &i)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("discordtest: dispatch interaction: %w", err)
+		return out, fmt.Errorf("discordtest: dispatch interaction: %w", err)
 	}
 	return out, nil
 }

@@ -19,7 +19,8 @@ func (c *gwConn) dispatchAt(ctx context.Context, event string, d any, clock func
 
 // dispatchAllAt is dispatchAt for several events of one type, written back to back under one hold of
 // the write lock (as Discord sends a burst: no writer goroutines contending for the connection). It
-// returns when each was handed to the websocket; on error, the events before the failed one were sent.
+// returns the clock read just before each write; on error, the times of the events written before the
+// failed one.
 func (c *gwConn) dispatchAllAt(ctx context.Context, event string, ds []any, clock func() time.Time) ([]time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
