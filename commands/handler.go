@@ -221,7 +221,10 @@ func (h *Handler) start(ctx context.Context, rest REST, i *discordgo.Interaction
 		h.followup(ctx, rest, i, "Something went wrong on my side before the render was sent; nothing was charged. Please try again.")
 		return
 	}
-	if err := h.eng.Enqueue(context.WithoutCancel(ctx), j.ID); err != nil {
+	switch err := h.eng.Enqueue(context.WithoutCancel(ctx), j.ID); {
+	case errors.Is(err, jobs.ErrNotStarted): // the bot has just connected: the engine's Start resumes it
+		h.log.Info("job recorded before the engine started; it starts with the engine", "job", j.ID)
+	case err != nil:
 		h.log.Error("start the job", "job", j.ID, "err", err)
 	}
 }

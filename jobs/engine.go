@@ -36,6 +36,9 @@ var (
 	// ErrUndeliverable, wrapped in a Notifier's error, says that trying again cannot help (the owner
 	// cannot be reached anywhere): the job ends undeliverable at once.
 	ErrUndeliverable = errors.New("jobs: the owner cannot be reached")
+	// ErrNotStarted is returned by Enqueue and Resume before Start. A job recorded meanwhile is not
+	// lost: Start resumes every unfinished job (an acknowledged Discord job included).
+	ErrNotStarted = errors.New("jobs: engine not started")
 )
 
 // Options configure an Engine. Zero values take the defaults documented on each field.

@@ -600,3 +600,28 @@ func TestDeliveryOutlivesAShortOutage(t *testing.T) {
 		t.Fatalf("delivered after %d attempts; the outage lasted 3", row.Attempts)
 	}
 }
+
+// TestJobAcknowledgedBeforeStartIsResumed: a /render acknowledged in the moments between the gateway's
+// READY and the engine's Start cannot be enqueued yet; Start picks it up at once (no rescuer wait).
+func TestJobAcknowledgedBeforeStartIsResumed(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	e := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord; o.RequireAck = true; o.AckGrace = time.Minute })
+	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g", InteractionID: "i-early", Request: request(t, "scene_ok", "a=b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Acknowledge(t.Context(), j.ID, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Enqueue(t.Context(), j.ID); !errors.Is(err, jobs.ErrNotStarted) {
+		t.Fatalf("Enqueue before Start = %v, want ErrNotStarted", err)
+	}
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	h.waitState(t, j.ID, store.StateDelivered)
+	if n := h.fake.Creates(); n != 1 {
+		t.Fatalf("%d POSTs, want 1", n)
+	}
+}

@@ -127,7 +127,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) Resume(ctx context.Context) error {
 	s := e.sched.Load()
 	if s == nil {
-		return errors.New("jobs: resume: engine not started")
+		return fmt.Errorf("jobs: resume: %w", ErrNotStarted)
 	}
 	list, err := e.store.Unfinished(ctx, e.opts.Origin)
 	if err != nil {
@@ -153,7 +153,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 func (e *Engine) Enqueue(ctx context.Context, id string) error {
 	s := e.sched.Load()
 	if s == nil {
-		return errors.New("jobs: enqueue: engine not started")
+		return fmt.Errorf("jobs: enqueue %s: %w", id, ErrNotStarted)
 	}
 	if s.wake(id) {
 		return nil
