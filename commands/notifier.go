@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -142,10 +143,18 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 		}
 		n.log.Info("interaction token no longer usable; posting in the channel", "job", j.ID, "err", redact.Error(err))
 	}
+	id, shown, err := n.alreadyShown(ctx, j, v)
+	if err != nil {
+		return "", err
+	}
+	if shown {
+		n.log.Info("the interaction's message already shows this result; not posting it again", "job", j.ID)
+		return "message:" + id, nil
+	}
 	if v.Content != "" && j.OwnerID != "" {
 		v.Content = fmt.Sprintf("<@%s>\n%s", j.OwnerID, v.Content)
 	}
-	id, err := n.post(ctx, j, j.ChannelID, kind, v, files)
+	id, err = n.post(ctx, j, j.ChannelID, kind, v, files)
 	if err == nil {
 		return "message:" + id + ",channel", nil
 	}
@@ -164,6 +173,69 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 		return "", fmt.Errorf("neither the channel nor a DM accepted the message (%s): %w", redact.Error(err), jobs.ErrUndeliverable)
 	}
 	return "", err
+}
+
+// alreadyShown reports whether the interaction's own message already shows v (the same title line), and
+// its id: an earlier attempt's final edit landed, and the process stopped before recording it. It is
+// asked before posting in the channel, so that a restart after the 14th minute does not post the
+// result a second time. While the interaction token lives it reads the message with it; after that,
+// with the bot token, among the channel's first messages after the interaction (the acknowledgement
+// created it within seconds). That needs Read Message History, which servers usually give everyone;
+// without it Discord lists no messages and the result is posted.
+func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view) (string, bool, error) {
+	if v.Content == "" {
+		return "", false, nil
+	}
+	title, _, _ := strings.Cut(v.Content, "\n")
+	shows := func(content string) bool {
+		first, _, _ := strings.Cut(content, "\n")
+		return first == title
+	}
+	if n.tokenPhase(j) != phaseGone {
+		if url, err := n.original(j); err == nil {
+			resp, err := n.rest.RequestWithBucketID("GET", url, nil, bucket(j.InteractionID), discordgo.WithContext(ctx))
+			if err == nil {
+				var m struct {
+					ID      string `json:"id"`
+					Content string `json:"content"`
+				}
+				if err := json.Unmarshal(resp, &m); err != nil {
+					return "", false, fmt.Errorf("decode the interaction's message: %w", err)
+				}
+				return m.ID, shows(m.Content), nil
+			}
+			if !tokenGone(err) {
+				return "", false, redact.Wrap("read the interaction's message", err)
+			}
+		}
+	}
+	if j.InteractionID == "" || j.ChannelID == "" {
+		return "", false, nil
+	}
+	url := discordgo.EndpointChannelMessages(j.ChannelID) + "?after=" + j.InteractionID + "&limit=50"
+	resp, err := n.rest.RequestWithBucketID("GET", url, nil, discordgo.EndpointChannelMessages(j.ChannelID), discordgo.WithContext(ctx))
+	if err != nil {
+		if forbidden(err) {
+			return "", false, nil // the bot may not read the channel: posting will tell what it may do
+		}
+		return "", false, redact.Wrap("look for the interaction's message", err)
+	}
+	var msgs []struct {
+		ID                  string `json:"id"`
+		Content             string `json:"content"`
+		InteractionMetadata *struct {
+			ID string `json:"id"`
+		} `json:"interaction_metadata"`
+	}
+	if err := json.Unmarshal(resp, &msgs); err != nil {
+		return "", false, fmt.Errorf("decode the channel's messages: %w", err)
+	}
+	for _, m := range msgs {
+		if m.InteractionMetadata != nil && m.InteractionMetadata.ID == j.InteractionID {
+			return m.ID, shows(m.Content), nil
+		}
+	}
+	return "", false, nil
 }
 
 // forbidden reports whether Discord refused a post for good: no access or permission to the channel,
