@@ -133,6 +133,7 @@ func nonce(j store.Job, kind string) string {
 // a DM. When the DM is refused too, the job is undeliverable (jobs.ErrUndeliverable). It returns the
 // delivery record.
 func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (string, error) {
+	tokenRefused := false
 	if n.tokenUsable(j) {
 		id, err := n.editOriginal(ctx, j, v, files)
 		if err == nil {
@@ -141,20 +142,17 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 		if !tokenGone(err) {
 			return "", err
 		}
+		tokenRefused = true
 		n.log.Info("interaction token no longer usable; posting in the channel", "job", j.ID, "err", redact.Error(err))
 	}
-	id, shown, err := n.alreadyShown(ctx, j, v)
-	if err != nil {
-		return "", err
-	}
-	if shown {
+	if id, ok := n.alreadyShown(ctx, j, v, tokenRefused); ok {
 		n.log.Info("the interaction's message already shows this result; not posting it again", "job", j.ID)
 		return "message:" + id, nil
 	}
 	if v.Content != "" && j.OwnerID != "" {
 		v.Content = fmt.Sprintf("<@%s>\n%s", j.OwnerID, v.Content)
 	}
-	id, err = n.post(ctx, j, j.ChannelID, kind, v, files)
+	id, err := n.post(ctx, j, j.ChannelID, kind, v, files)
 	if err == nil {
 		return "message:" + id + ",channel", nil
 	}
@@ -178,48 +176,44 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 // alreadyShown reports whether the interaction's own message already shows v (the same title line), and
 // its id: an earlier attempt's final edit landed, and the process stopped before recording it. It is
 // asked before posting in the channel, so that a restart after the 14th minute does not post the
-// result a second time. While the interaction token lives it reads the message with it; after that,
-// with the bot token, among the channel's first messages after the interaction (the acknowledgement
-// created it within seconds). That needs Read Message History, which servers usually give everyone;
-// without it Discord lists no messages and the result is posted.
-func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view) (string, bool, error) {
+// result a second time. While the interaction token lives (and Discord has not just refused it) it
+// reads the message with it; after that, with the bot token, among the channel's first messages after
+// the interaction (the acknowledgement created it within seconds), which needs Read Message History:
+// without it Discord lists no messages. The check is best effort: when it cannot tell, the result is
+// posted (the post's nonce still covers a repeat within minutes).
+func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view, tokenRefused bool) (string, bool) {
 	if v.Content == "" {
-		return "", false, nil
+		return "", false
 	}
 	title, _, _ := strings.Cut(v.Content, "\n")
 	shows := func(content string) bool {
 		first, _, _ := strings.Cut(content, "\n")
 		return first == title
 	}
-	if n.tokenPhase(j) != phaseGone {
+	if !tokenRefused && n.tokenPhase(j) != phaseGone {
 		if url, err := n.original(j); err == nil {
 			resp, err := n.rest.RequestWithBucketID("GET", url, nil, bucket(j.InteractionID), discordgo.WithContext(ctx))
-			if err == nil {
-				var m struct {
-					ID      string `json:"id"`
-					Content string `json:"content"`
-				}
-				if err := json.Unmarshal(resp, &m); err != nil {
-					return "", false, fmt.Errorf("decode the interaction's message: %w", err)
-				}
-				return m.ID, shows(m.Content), nil
+			var m struct {
+				ID      string `json:"id"`
+				Content string `json:"content"`
 			}
-			if !tokenGone(err) {
-				return "", false, redact.Wrap("read the interaction's message", err)
+			switch {
+			case err == nil && json.Unmarshal(resp, &m) == nil:
+				return m.ID, shows(m.Content)
+			case err == nil:
+				n.log.Warn("could not read the interaction's message; posting the result", "job", j.ID)
+				return "", false
+			case !tokenGone(err):
+				n.log.Warn("could not read the interaction's message; posting the result", "job", j.ID, "err", redact.Error(err))
+				return "", false
 			}
 		}
 	}
 	if j.InteractionID == "" || j.ChannelID == "" {
-		return "", false, nil
+		return "", false
 	}
 	url := discordgo.EndpointChannelMessages(j.ChannelID) + "?after=" + j.InteractionID + "&limit=50"
 	resp, err := n.rest.RequestWithBucketID("GET", url, nil, discordgo.EndpointChannelMessages(j.ChannelID), discordgo.WithContext(ctx))
-	if err != nil {
-		if forbidden(err) {
-			return "", false, nil // the bot may not read the channel: posting will tell what it may do
-		}
-		return "", false, redact.Wrap("look for the interaction's message", err)
-	}
 	var msgs []struct {
 		ID                  string `json:"id"`
 		Content             string `json:"content"`
@@ -227,15 +221,20 @@ func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view) (strin
 			ID string `json:"id"`
 		} `json:"interaction_metadata"`
 	}
-	if err := json.Unmarshal(resp, &msgs); err != nil {
-		return "", false, fmt.Errorf("decode the channel's messages: %w", err)
+	if err == nil {
+		err = json.Unmarshal(resp, &msgs)
+	}
+	if err != nil {
+		n.log.Warn("could not look for the interaction's message in the channel; posting the result", "job", j.ID, "err", redact.Error(err))
+		return "", false
 	}
 	for _, m := range msgs {
 		if m.InteractionMetadata != nil && m.InteractionMetadata.ID == j.InteractionID {
-			return m.ID, shows(m.Content), nil
+			return m.ID, shows(m.Content)
 		}
 	}
-	return "", false, nil
+	n.log.Debug("the interaction's message is not among the channel's messages (no Read Message History?)", "job", j.ID)
+	return "", false
 }
 
 // forbidden reports whether Discord refused a post for good: no access or permission to the channel,

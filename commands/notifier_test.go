@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -125,11 +126,12 @@ func (e *notifierEnv) lookups(j store.Job) [2]int {
 	return n
 }
 
-// channelPosts returns the messages the bot posted in the channel itself (not interaction messages).
-func (e *notifierEnv) channelPosts(channelID string) []discordtest.Message {
+// postsFor returns the messages the bot posted in the channel itself (not interaction messages) for
+// the owner of j (they start by mentioning the owner).
+func (e *notifierEnv) postsFor(j store.Job) []discordtest.Message {
 	var out []discordtest.Message
-	for _, m := range e.fake.ChannelMessages(channelID) {
-		if m.InteractionID == "" {
+	for _, m := range e.fake.ChannelMessages(j.ChannelID) {
+		if m.InteractionID == "" && strings.HasPrefix(m.Content, "<@"+j.OwnerID+">") {
 			out = append(out, m)
 		}
 	}
@@ -137,52 +139,94 @@ func (e *notifierEnv) channelPosts(channelID string) []discordtest.Message {
 }
 
 // TestDoneAfterARestartDoesNotPostTwice: the final edit of the interaction's message landed, then the
-// process stopped before recording the delivery; the restarted process delivers again after the
-// interaction token has died. It finds the result already shown and posts nothing; a job whose
-// message still says "thinking…" gets its channel post.
+// process stopped before recording the delivery; the restarted process delivers again in the token's
+// last minute or after it died. It finds the result already shown and posts nothing. A message that
+// does not show the result (still "thinking…", or the 14th minute's last edit) gets its channel post,
+// and so does any job when the check cannot be made.
 func TestDoneAfterARestartDoesNotPostTwice(t *testing.T) {
 	e := newNotifierEnv(t)
 	video := jobs.Video{URL: "https://cdn.example/video.mp4", Size: 200 << 20} // over the limit: the link
+	lastMinute, dead := 14*time.Minute+30*time.Second, 20*time.Minute
 
-	shown := e.deferredRender(t, "jobshown01", "510000000000000001")
-	e.clock.Set(shown.CreatedAt.Add(2 * time.Minute))
-	first, err := e.n.Done(t.Context(), shown, video)
-	if err != nil {
-		t.Fatalf("first delivery: %v", err)
-	}
-	orig, ok := e.fake.Original(shown.InteractionID)
-	if !ok || !strings.HasPrefix(orig.Content, "**Done!**") || first != "message:"+orig.ID+",link" {
-		t.Fatalf("first delivery recorded %q; original message %+v", first, orig)
-	}
-
-	// Restarted in the token's last minute (read with the token), then after it died (read with the
-	// bot token in the channel): either way the next delivery would post.
-	for _, at := range []time.Duration{14*time.Minute + 30*time.Second, 20 * time.Minute} {
-		e.clock.Set(shown.CreatedAt.Add(at))
-		again, err := e.n.Done(t.Context(), shown, video)
+	t.Run("already shown", func(t *testing.T) {
+		j := e.deferredRender(t, "jobshown01", "510000000000000001")
+		e.clock.Set(j.CreatedAt.Add(2 * time.Minute))
+		first, err := e.n.Done(t.Context(), j, video)
 		if err != nil {
-			t.Fatalf("delivery after a restart at %v: %v", at, err)
+			t.Fatalf("first delivery: %v", err)
 		}
-		if posts := e.channelPosts(shown.ChannelID); len(posts) != 0 {
-			t.Fatalf("restart at %v: the result was posted again in the channel: %q", at, posts[0].Content)
+		orig, ok := e.fake.Original(j.InteractionID)
+		if !ok || !strings.HasPrefix(orig.Content, "**Done!**") || first != "message:"+orig.ID+",link" {
+			t.Fatalf("first delivery recorded %q; original message %+v", first, orig)
 		}
-		if again != first {
-			t.Errorf("restart at %v: the delivery recorded %q, want the first one's %q", at, again, first)
+		// Restarted in the token's last minute (read with the token), then after it died (read in the
+		// channel), then in the last minute with the token refused (read in the channel).
+		for k, at := range []time.Duration{lastMinute, dead, lastMinute} {
+			if k == 2 {
+				e.fake.FailNext("GET", "/webhooks/*/*/messages/@original", discordtest.Failure{Status: 401, Code: 50027, Message: "Invalid Webhook Token"})
+			}
+			e.clock.Set(j.CreatedAt.Add(at))
+			again, err := e.n.Done(t.Context(), j, video)
+			if err != nil {
+				t.Fatalf("delivery after a restart at %v: %v", at, err)
+			}
+			if posts := e.postsFor(j); len(posts) != 0 {
+				t.Fatalf("restart at %v: the result was posted again in the channel: %q", at, posts[0].Content)
+			}
+			if again != first {
+				t.Errorf("restart at %v: the delivery recorded %q, want the first one's %q", at, again, first)
+			}
 		}
-	}
-	if n := e.lookups(shown); n[0] != 1 || n[1] != 1 {
-		t.Errorf("looked the message up %d times with the interaction token and %d in the channel, want 1 and 1", n[0], n[1])
-	}
+		if n := e.lookups(j); n[0] != 2 || n[1] != 2 {
+			t.Errorf("read the message %d times with the interaction token and the channel %d times, want 2 and 2", n[0], n[1])
+		}
+	})
 
-	thinking := e.deferredRender(t, "jobthink01", "510000000000000002")
-	e.clock.Set(thinking.CreatedAt.Add(20 * time.Minute))
-	rec, err := e.n.Done(t.Context(), thinking, video)
-	if err != nil {
-		t.Fatalf("delivery of a job whose message still thinks: %v", err)
-	}
-	posts := e.channelPosts(thinking.ChannelID)
-	if len(posts) != 1 || !strings.HasPrefix(posts[0].Content, "<@510000000000000002>\n**Done!**") ||
-		rec != "message:"+posts[0].ID+",channel,link" {
-		t.Fatalf("recorded %q with channel posts %+v, want one post mentioning the owner", rec, posts)
-	}
+	t.Run("still thinking", func(t *testing.T) {
+		j := e.deferredRender(t, "jobthink01", "510000000000000002")
+		e.clock.Set(j.CreatedAt.Add(dead))
+		rec, err := e.n.Done(t.Context(), j, video)
+		if err != nil {
+			t.Fatalf("delivery: %v", err)
+		}
+		posts := e.postsFor(j)
+		if len(posts) != 1 || !strings.HasPrefix(posts[0].Content, "<@510000000000000002>\n**Done!**") ||
+			rec != "message:"+posts[0].ID+",channel,link" {
+			t.Fatalf("recorded %q with channel posts %+v, want one post mentioning the owner", rec, posts)
+		}
+	})
+
+	t.Run("the 14th minute's last edit", func(t *testing.T) {
+		j := e.deferredRender(t, "joblast001", "510000000000000003")
+		e.clock.Set(j.CreatedAt.Add(2 * time.Minute))
+		if _, err := e.n.editOriginal(t.Context(), j, lastEditView(j, 0), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range []time.Duration{lastMinute, dead} { // the second is a repeat: the nonce answers it
+			e.clock.Set(j.CreatedAt.Add(at))
+			if _, err := e.n.Done(t.Context(), j, video); err != nil {
+				t.Fatalf("delivery at %v: %v", at, err)
+			}
+		}
+		if posts := e.postsFor(j); len(posts) != 1 || !strings.Contains(posts[0].Content, "**Done!**") {
+			t.Fatalf("channel posts %+v, want the result once", posts)
+		}
+	})
+
+	t.Run("the check cannot be made", func(t *testing.T) {
+		for k, f := range []discordtest.Failure{
+			{Status: 403, Code: 50001, Message: "Missing Access"},
+			{Status: 500, Message: "500: Internal Server Error"},
+		} {
+			j := e.deferredRender(t, fmt.Sprintf("jobnocheck%d", k), fmt.Sprintf("51000000000000001%d", k))
+			e.clock.Set(j.CreatedAt.Add(dead))
+			e.fake.FailNext("GET", "/channels/*/messages", f)
+			if _, err := e.n.Done(t.Context(), j, video); err != nil {
+				t.Fatalf("listing answered %d: delivery failed: %v", f.Status, err)
+			}
+			if posts := e.postsFor(j); len(posts) != 1 {
+				t.Fatalf("listing answered %d: %d channel posts, want the result posted once", f.Status, len(posts))
+			}
+		}
+	})
 }

@@ -38,7 +38,7 @@ var (
 	ErrUndeliverable = errors.New("jobs: the owner cannot be reached")
 	// ErrNotStarted is returned by Enqueue and Resume before Start. A job recorded meanwhile is not
 	// lost: Start resumes every unfinished job (an acknowledged Discord job included).
-	ErrNotStarted = errors.New("jobs: engine not started")
+	ErrNotStarted = errors.New("engine not started")
 )
 
 // Options configure an Engine. Zero values take the defaults documented on each field.

@@ -605,7 +605,10 @@ func TestDeliveryOutlivesAShortOutage(t *testing.T) {
 // READY and the engine's Start cannot be enqueued yet; Start picks it up at once (no rescuer wait).
 func TestJobAcknowledgedBeforeStartIsResumed(t *testing.T) {
 	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
-	e := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord; o.RequireAck = true; o.AckGrace = time.Minute })
+	e := h.engine(t, func(o *jobs.Options) {
+		o.Origin, o.RequireAck, o.AckGrace = store.OriginDiscord, true, time.Minute
+		o.LeaseTTL = time.Hour // the rescuer (every LeaseTTL/2) cannot be what starts it within waitState's 20 s
+	})
 	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g", InteractionID: "i-early", Request: request(t, "scene_ok", "a=b")})
 	if err != nil {
 		t.Fatal(err)
