@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
@@ -101,7 +102,7 @@ const renderBurst = 60
 // benchBot is the running bot, its fakes, and the probe of the bot's memory.
 type benchBot struct {
 	discord *discordtest.Server
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	mem     memProbe
 }
 
@@ -125,7 +126,7 @@ type roundResult struct {
 // stops when the benchmark ends.
 func startBenchBot(b *testing.B, child bool, scenes map[string]viggletest.Scenario) *benchBot {
 	b.Helper()
-	e := &benchBot{logs: &syncBuffer{}}
+	e := &benchBot{logs: &testkit.SyncBuffer{}}
 	e.discord = discordtest.New(discordtest.WithToken(discordToken), discordtest.WithGuild(guildID))
 	du, stopD, err := e.discord.Start()
 	if err != nil {
@@ -165,7 +166,7 @@ func startBenchBot(b *testing.B, child bool, scenes map[string]viggletest.Scenar
 }
 
 // startLocalBot runs the bot in this process until the benchmark ends.
-func startLocalBot(b *testing.B, vars map[string]string, logs *syncBuffer) {
+func startLocalBot(b *testing.B, vars map[string]string, logs *testkit.SyncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, "viggle-bot", nil, env(vars), io.Discard, logs) }()
@@ -409,7 +410,7 @@ func (c *childMem) end() (uint64, error)   { return c.ask("end") }
 
 // startChildBot runs the bot as a child process until the benchmark ends (it is killed then: the
 // benchmark needs no orderly shutdown).
-func startChildBot(b *testing.B, vars map[string]string, logs *syncBuffer) memProbe {
+func startChildBot(b *testing.B, vars map[string]string, logs *testkit.SyncBuffer) memProbe {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1", "VB_BENCH_MEMSTATS=1")
 	for k, v := range vars {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
@@ -29,29 +30,11 @@ const (
 	bob          = "400000000000000002"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type botEnv struct {
 	discord *discordtest.Server
 	viggle  *viggletest.Server
 	vars    map[string]string
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	tokens  []string // every interaction token handed out: none may reach a log
 	mu      sync.Mutex
 	store   *store.DB // the test's own handle on the bot's database (see jobs)
@@ -60,7 +43,7 @@ type botEnv struct {
 // newBotEnv starts the fakes; opts add to the fake Discord's options.
 func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario, opts ...discordtest.Option) *botEnv {
 	t.Helper()
-	e := &botEnv{logs: &syncBuffer{}}
+	e := &botEnv{logs: &testkit.SyncBuffer{}}
 	e.discord = discordtest.New(append([]discordtest.Option{discordtest.WithToken(discordToken), discordtest.WithGuild(guildID)}, opts...)...)
 	trackDiscord(e.discord)
 	du, stopD, err := e.discord.Start()
@@ -404,14 +387,14 @@ func (e *botEnv) waitJob(t *testing.T, owner string, i *discordtest.Interaction,
 
 // childBot starts the bot as a separate process (this test binary, see TestMain) on the env's
 // database and fakes; it is killed when the test ends, and its logs are checked for secrets.
-func (e *botEnv) childBot(t *testing.T) (*exec.Cmd, *syncBuffer) {
+func (e *botEnv) childBot(t *testing.T) (*exec.Cmd, *testkit.SyncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
 	for k, v := range e.vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

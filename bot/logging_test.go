@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 )
 
 const (
@@ -16,7 +18,7 @@ const (
 )
 
 func TestDiscordgoLoggerAdapter(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	installDiscordgoLogger(log, testBotToken)
 	if discordgo.Logger == nil {

@@ -3,15 +3,14 @@ package commands
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -19,42 +18,13 @@ import (
 
 const notifierTestToken = "notifier.test.token"
 
-// toFake sends discord.com requests to the fake.
-type toFake struct{ base *url.URL }
-
-func (r toFake) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host == "discord.com" {
-		req = req.Clone(req.Context())
-		req.URL.Scheme, req.URL.Host, req.Host = r.base.Scheme, r.base.Host, r.base.Host
-	}
-	return http.DefaultTransport.RoundTrip(req)
-}
-
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // notifierEnv is a Notifier sending through a real discordgo session to the fake Discord, whose gateway
 // is connected (the fake dispatches interactions on it).
 type notifierEnv struct {
 	fake  *discordtest.Server
 	s     *discordgo.Session
 	n     *Notifier
-	clock *testClock
+	clock *testkit.Clock
 }
 
 func newNotifierEnv(t *testing.T) *notifierEnv {
@@ -65,17 +35,10 @@ func newNotifierEnv(t *testing.T) *notifierEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	u, err := url.Parse(base)
+	s, err := discordtest.NewSession(base, notifierTestToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := discordgo.New("Bot " + notifierTestToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Client = &http.Client{Transport: toFake{u}, Timeout: 10 * time.Second}
-	s.Identify.Intents = discordgo.IntentsGuilds
-	s.ShouldReconnectOnError = false
 	if err := s.Open(); err != nil {
 		t.Fatalf("open the gateway: %v", err)
 	}
@@ -83,7 +46,7 @@ func newNotifierEnv(t *testing.T) *notifierEnv {
 	if err := fake.WaitReady(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{}
+	clock := testkit.NewClock(time.Time{})
 	return &notifierEnv{fake: fake, s: s, clock: clock, n: NewNotifier(s, fake.AppID, nil, nil, clock.Now)}
 }
 

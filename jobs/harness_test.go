@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -18,24 +19,9 @@ import (
 
 const testKey = "sk-TEST-KEY-never-printed-42"
 
-// clock is a clock the test moves by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock returns the clock the harness's engines and fake read, moved by hand.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 }
 
 // event is one call of the recording notifier.
@@ -164,7 +150,7 @@ type harness struct {
 	dbPath string
 	db     *store.DB
 	vc     *viggle.Client
-	clock  *clock
+	clock  *testkit.Clock
 	rec    *recorder
 	opts   jobs.Options
 }

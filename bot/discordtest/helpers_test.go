@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,23 +14,6 @@ import (
 
 // testToken is distinctive so that a leak into a body is easy to find.
 const testToken = "TEST-TOKEN-s3cr3t"
-
-// rewrite is the URL-rewriting RoundTripper a bot uses to reach the fake:
-// requests for https://discord.com go to origin, path unchanged.
-type rewrite struct {
-	origin *url.URL
-	next   http.RoundTripper
-}
-
-func (rt rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Host == "discord.com" {
-		r = r.Clone(r.Context())
-		r.URL.Scheme = rt.origin.Scheme
-		r.URL.Host = rt.origin.Host
-		r.Host = rt.origin.Host
-	}
-	return rt.next.RoundTrip(r)
-}
 
 // startFake starts a fake with the test token and stops it at cleanup.
 func startFake(t testing.TB, opts ...Option) (*Server, string) {
@@ -61,18 +42,10 @@ type rawInteraction struct {
 // newSession returns a discordgo session routed to base, not yet open.
 func newSession(t testing.TB, base, token string) *discordgo.Session {
 	t.Helper()
-	u, err := url.Parse(base)
+	s, err := NewSession(base, token)
 	if err != nil {
-		t.Fatalf("parse base: %v", err)
+		t.Fatal(err)
 	}
-	s, err := discordgo.New("Bot " + token)
-	if err != nil {
-		t.Fatalf("discordgo.New: %v", err)
-	}
-	s.Client = &http.Client{Timeout: 10 * time.Second, Transport: rewrite{origin: u, next: http.DefaultTransport}}
-	s.Identify.Intents = discordgo.IntentsGuilds
-	s.ShouldReconnectOnError = false
-	s.LogLevel = -1 // discordgo logs errors with the standard logger; tests read errors instead
 	return s
 }
 

@@ -9,35 +9,18 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 const testKey = "sk-test-0123456789"
 
-// fakeClock is a settable clock for time-based scenarios.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock returns a clock for time-based scenarios, moved by hand.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 }
 
 // client speaks raw HTTP to a fake.
