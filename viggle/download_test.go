@@ -76,14 +76,7 @@ func TestDownloadFromCDN(t *testing.T) {
 				testAPIHeaders(t, r)
 				fmt.Fprint(w, statusBody(t, map[string]string{tt.field: tt.link(cdn.URL, api.URL)}))
 			})
-			var buf bytes.Buffer
-			n, err := c.Download(t.Context(), "job_1", AssetVideo, &buf, 1<<20)
-			if err != nil {
-				t.Fatalf("Download: %v", err)
-			}
-			if n != int64(len(video)) || buf.String() != video {
-				t.Errorf("got %d bytes %q, want %q", n, buf.String(), video)
-			}
+			wantVideo(t, c)
 			if files.get() != 1 {
 				t.Errorf("%d file requests, want 1", files.get())
 			}
@@ -120,14 +113,7 @@ func TestDownloadEndpointRedirect(t *testing.T) {
 		testHeader(t, r, "Authorization", "Bearer "+testKey)
 		http.Redirect(w, r, files2.URL+"/out.mp4?sig=xyz", http.StatusTemporaryRedirect)
 	})
-	var buf bytes.Buffer
-	n, err := c.Download(t.Context(), "job_1", AssetVideo, &buf, 1<<20)
-	if err != nil {
-		t.Fatalf("Download: %v", err)
-	}
-	if n != int64(len(video)) || buf.String() != video {
-		t.Errorf("got %d bytes %q, want %q", n, buf.String(), video)
-	}
+	wantVideo(t, c)
 	if files.get() != 1 {
 		t.Errorf("%d file requests, want 1", files.get())
 	}
@@ -329,10 +315,7 @@ func TestDownloadRetries(t *testing.T) {
 		mux.HandleFunc("GET /api/render/{id}", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, statusBody(t, map[string]string{"cdn_url": cdn.URL + "/v.mp4"}))
 		})
-		var buf bytes.Buffer
-		if _, err := c.Download(t.Context(), "job_1", AssetVideo, &buf, 1<<20); err != nil || buf.String() != video {
-			t.Fatalf("Download = %q, %v", buf.String(), err)
-		}
+		wantVideo(t, c)
 		if files.get() != 3 {
 			t.Errorf("%d file requests, want 3", files.get())
 		}
@@ -343,10 +326,7 @@ func TestDownloadRetries(t *testing.T) {
 		var statuses counter
 		cdn := newServer(t, func(w http.ResponseWriter, r *http.Request) { serveVideo(w, video) })
 		mux.HandleFunc("GET /api/render/{id}", script(&statuses, answer{status: 502}, answer{status: 200, body: statusBody(t, map[string]string{"cdn_url": cdn.URL})}))
-		var buf bytes.Buffer
-		if _, err := c.Download(t.Context(), "job_1", AssetVideo, &buf, 1<<20); err != nil || buf.String() != video {
-			t.Fatalf("Download = %q, %v", buf.String(), err)
-		}
+		wantVideo(t, c)
 		if statuses.get() != 2 {
 			t.Errorf("%d status requests, want 2", statuses.get())
 		}
@@ -394,6 +374,19 @@ func TestDownloadRetries(t *testing.T) {
 			t.Errorf("%d file requests, want 1", files.get())
 		}
 	})
+}
+
+// wantVideo downloads job_1's video through c and fails the test unless it gets the whole test video.
+func wantVideo(t *testing.T, c *Client) {
+	t.Helper()
+	var buf bytes.Buffer
+	n, err := c.Download(t.Context(), "job_1", AssetVideo, &buf, 1<<20)
+	if err != nil {
+		t.Fatalf("Download: %v", err)
+	}
+	if n != int64(len(video)) || buf.String() != video {
+		t.Errorf("got %d bytes %q, want %q", n, buf.String(), video)
+	}
 }
 
 type failingWriter struct{ err error }
