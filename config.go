@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/viggle-bot/viggle-bot/bot"
+	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
 // secret holds a credential. Every way of printing it (fmt's %v, %+v, %#v, %s, slog, encoding/json)
@@ -69,8 +71,8 @@ func (c Config) level(def slog.Level) slog.Level {
 var variables = []struct{ name, def, doc string }{
 	{"DISCORD_TOKEN", "", "bot token from the Discord developer portal (the bot itself; not needed for `render`)"},
 	{"VIGGLE_API_KEY", "", "Viggle API key (sk-…), sent as Authorization: Bearer; not needed with VIGGLE_API_URL=mock"},
-	{"VIGGLE_API_URL", "https://apis.viggle.ai", "Viggle base URL; the word `mock` starts a built-in fake Viggle in-process"},
-	{"DISCORD_API_URL", "https://discord.com", "origin that replaces https://discord.com for every Discord REST call (a REST proxy or a test double)"},
+	{"VIGGLE_API_URL", viggle.DefaultBaseURL, "Viggle base URL; the word `mock` starts a built-in fake Viggle in-process"},
+	{"DISCORD_API_URL", bot.DefaultAPIURL, "origin that replaces https://discord.com for every Discord REST call (a REST proxy or a test double)"},
 	{"DATABASE_PATH", "./data/bot.db", "SQLite file (its folder is created with mode 0700)"},
 	{"VIGGLE_POLL_INTERVAL", "3s", "Go duration between status polls of one job"},
 	{"VIGGLE_MAX_RPS", "10", "cap on Viggle requests per second, all jobs of this process together (a number > 0)"},
@@ -111,17 +113,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.ViggleAPIURL = get("VIGGLE_API_URL")
 	if c.ViggleAPIURL != "mock" {
-		u, err := parseHTTPURL(c.ViggleAPIURL, false)
-		if err != nil {
+		if u, err := viggle.ParseBaseURL(c.ViggleAPIURL); err != nil {
 			errs = append(errs, &configError{"VIGGLE_API_URL", err.Error() + " (or the word mock)"})
+		} else {
+			c.ViggleAPIURL = u.String()
 		}
-		c.ViggleAPIURL = u
 	}
-	u, err := parseHTTPURL(get("DISCORD_API_URL"), true)
-	if err != nil {
-		errs = append(errs, &configError{"DISCORD_API_URL", err.Error()})
+	if u, err := bot.ParseOrigin(get("DISCORD_API_URL")); err != nil {
+		errs = append(errs, &configError{"DISCORD_API_URL", err.Error() + "; paths are kept as Discord's"})
+	} else {
+		c.DiscordAPIURL = u.String()
 	}
-	c.DiscordAPIURL = u
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
@@ -156,20 +158,4 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, &configError{"DATABASE_PATH", "must not be empty"})
 	}
 	return c, errors.Join(errs...)
-}
-
-// parseHTTPURL checks an absolute http(s) URL without query or fragment (and, for an origin, without a
-// path) and returns it without a trailing slash.
-func parseHTTPURL(raw string, origin bool) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%q must not carry credentials, a query or a fragment", raw)
-	}
-	if origin && strings.TrimSuffix(u.Path, "/") != "" {
-		return "", fmt.Errorf("%q has a path; give an origin only, such as https://discord.com (paths are kept as Discord's)", raw)
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
 }

@@ -64,12 +64,21 @@ func TestConfigInvalid(t *testing.T) {
 		{"DISCORD_API_URL", "ftp://discord.com"},
 		{"VIGGLE_API_URL", "not a url"},
 		{"VIGGLE_API_URL", "https://apis.viggle.ai/?key=1"},
+		{"VIGGLE_API_URL", "https://user:sk-PASTED-SECRET@apis.viggle.ai"},
+		{"VIGGLE_API_URL", "https://apis.viggle.ai/?key=sk-PASTED-SECRET"},
+		{"VIGGLE_API_URL", "https://user:sk-PASTED-SECRET@apis.viggle.ai:po/"},
+		{"DISCORD_API_URL", "https://bot:PASTED-SECRET@discord.com"},
+		{"DISCORD_API_URL", "https://discord.com?token=PASTED-SECRET"},
+		{"DISCORD_API_URL", "https://bot:PASTED-SECRET@discord.com:po/"},
 		{"LOG_LEVEL", "loud"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			_, err := loadConfig(env(map[string]string{tc.name: tc.value}))
 			if err == nil || !strings.Contains(err.Error(), tc.name) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.name)
+			}
+			if strings.Contains(err.Error(), "PASTED-SECRET") {
+				t.Fatalf("err = %v: it repeats the credential pasted into the URL", err)
 			}
 		})
 	}

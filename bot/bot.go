@@ -53,8 +53,10 @@ type Config struct {
 // ErrUnauthorized is returned (wrapped) by Run when Discord answers GET /users/@me with 401.
 var ErrUnauthorized = errors.New("bot: Discord refused the token")
 
+// DefaultAPIURL is the origin of Discord's REST API (Config.APIURL when empty).
+const DefaultAPIURL = "https://discord.com"
+
 const (
-	defaultAPIURL      = "https://discord.com"
 	defaultHTTPTimeout = 5 * time.Minute
 	// shutdownGrace bounds how long Run waits for interaction handlers after cancelling their context.
 	shutdownGrace = 10 * time.Second
@@ -110,9 +112,9 @@ func New(cfg Config, h Handler) (*Bot, error) {
 		return nil, errors.New("bot: no handler")
 	}
 	if cfg.APIURL == "" {
-		cfg.APIURL = defaultAPIURL
+		cfg.APIURL = DefaultAPIURL
 	}
-	origin, err := parseOrigin(cfg.APIURL)
+	origin, err := ParseOrigin(cfg.APIURL)
 	if err != nil {
 		return nil, err
 	}

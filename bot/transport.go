@@ -24,21 +24,24 @@ var discordHost = func() string {
 	return strings.ToLower(u.Hostname())
 }()
 
-// parseOrigin validates an origin such as "https://discord.com" or "http://127.0.0.1:1234": a scheme
-// (http or https) and a host, with no path (a lone "/" is tolerated), query or fragment.
-func parseOrigin(raw string) (*url.URL, error) {
+// ParseOrigin validates the origin that replaces https://discord.com, such as "https://discord.com" or
+// "http://127.0.0.1:1234": a scheme (http or https) and a host, with no path (a lone "/" is tolerated),
+// query, fragment or user info. Its errors quote only the scheme, host and path, so a token pasted
+// into the URL is not repeated.
+func ParseOrigin(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("bot: API URL %q: %w", raw, err)
+		return nil, errors.New("bot: API URL: not a URL")
 	}
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("bot: API URL %q: scheme must be http or https", raw)
+		return nil, fmt.Errorf("bot: API URL %q: scheme must be http or https", shown)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("bot: API URL %q: no host", raw)
+		return nil, fmt.Errorf("bot: API URL %q: no host", shown)
 	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("bot: API URL %q: give an origin only, such as https://discord.com", raw)
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("bot: API URL %q: give an origin only (no path, query, fragment or user info), such as https://discord.com", shown)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }

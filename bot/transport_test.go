@@ -38,7 +38,7 @@ func TestRewriteTransport(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			origin, err := parseOrigin(tt.origin)
+			origin, err := ParseOrigin(tt.origin)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestRewriteTransportRealServer(t *testing.T) {
 		io.WriteString(w, `{"url":"wss://gateway.example"}`)
 	}))
 	defer srv.Close()
-	origin, err := parseOrigin(srv.URL)
+	origin, err := ParseOrigin(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +101,13 @@ func TestRewriteTransportRealServer(t *testing.T) {
 
 func TestParseOrigin(t *testing.T) {
 	for _, ok := range []string{"https://discord.com", "http://127.0.0.1:1234", "http://localhost:80/"} {
-		if _, err := parseOrigin(ok); err != nil {
-			t.Errorf("parseOrigin(%q): %v", ok, err)
+		if _, err := ParseOrigin(ok); err != nil {
+			t.Errorf("ParseOrigin(%q): %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "discord.com", "ftp://discord.com", "https://discord.com/api/v9", "https://discord.com?x=1", "https://", "https://u:p@discord.com"} {
-		if _, err := parseOrigin(bad); err == nil {
-			t.Errorf("parseOrigin(%q) accepted", bad)
+		if _, err := ParseOrigin(bad); err == nil {
+			t.Errorf("ParseOrigin(%q) accepted", bad)
 		}
 	}
 }

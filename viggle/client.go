@@ -83,25 +83,36 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// WithBaseURL sets the API origin (optionally with a path prefix), e.g. a fake server's URL in tests. It must be
-// an absolute http or https URL without query, fragment or user info; a trailing slash is optional.
+// ParseBaseURL checks an API base URL: an absolute http or https URL with a host and without query,
+// fragment or user info; an optional path prefix is kept without its trailing slash. Its errors quote the
+// URL without user info, query or fragment, so a key pasted into it is not repeated.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	p, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q: not a URL", stripURL(raw))
+	}
+	if p.Scheme != "http" && p.Scheme != "https" {
+		return nil, fmt.Errorf("base URL %q: scheme must be http or https", stripURL(raw))
+	}
+	if p.Host == "" {
+		return nil, fmt.Errorf("base URL %q: no host", stripURL(raw))
+	}
+	if p.User != nil || p.RawQuery != "" || p.ForceQuery || p.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q: must not have user info, query or fragment", stripURL(raw))
+	}
+	p.Path = strings.TrimRight(p.Path, "/")
+	p.RawPath = ""
+	return p, nil
+}
+
+// WithBaseURL sets the API origin (optionally with a path prefix), e.g. a fake server's URL in tests; see
+// ParseBaseURL for what it accepts.
 func WithBaseURL(u string) Option {
 	return func(c *Client) error {
-		p, err := url.Parse(strings.TrimSpace(u))
+		p, err := ParseBaseURL(u)
 		if err != nil {
-			return fmt.Errorf("base URL: %w", err)
+			return err
 		}
-		if p.Scheme != "http" && p.Scheme != "https" {
-			return fmt.Errorf("base URL %q: scheme must be http or https", stripURL(u))
-		}
-		if p.Host == "" {
-			return fmt.Errorf("base URL %q: no host", stripURL(u))
-		}
-		if p.User != nil || p.RawQuery != "" || p.ForceQuery || p.Fragment != "" {
-			return fmt.Errorf("base URL %q: must not have user info, query or fragment", stripURL(u))
-		}
-		p.Path = strings.TrimRight(p.Path, "/")
-		p.RawPath = ""
 		c.base = p
 		c.baseStr = p.String()
 		return nil
