@@ -196,8 +196,8 @@ func (e *Engine) Create(ctx context.Context, nj NewJob) (*store.Job, error) {
 // outOfPatience reports whether delivery attempts for j should stop (see Options.DeliveryWindow).
 func (e *Engine) outOfPatience(j *store.Job) bool {
 	ended := j.CompletedAt
-	if ended.IsZero() {
-		ended = j.UpdatedAt
+	if ended.IsZero() { // a row ended before completed_at was set for every outcome
+		ended = j.CreatedAt
 	}
 	return j.Attempts >= e.opts.MaxDeliveryAttempts && e.opts.Now().Sub(ended) >= e.opts.DeliveryWindow
 }

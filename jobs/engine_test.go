@@ -493,8 +493,8 @@ func TestUnacknowledgedJobsAreClosedWithoutPost(t *testing.T) {
 		}
 	}
 	h.waitState(t, acked.ID, store.StateDelivered)
-	if row := h.get(t, fresh.ID); row.State != store.StateQueued {
-		t.Errorf("a job being acknowledged was touched: %s", row.State)
+	if row := h.get(t, fresh.ID); row.State != store.StateQueued || row.LeaseOwner != "" {
+		t.Errorf("a job being acknowledged was touched: %s, leased by %q", row.State, row.LeaseOwner)
 	}
 	if n := h.fake.Creates(); n != 1 {
 		t.Fatalf("%d POSTs, want 1 (only the acknowledged job)", n)
@@ -626,5 +626,39 @@ func TestJobAcknowledgedBeforeStartIsResumed(t *testing.T) {
 	h.waitState(t, j.ID, store.StateDelivered)
 	if n := h.fake.Creates(); n != 1 {
 		t.Fatalf("%d POSTs, want 1", n)
+	}
+}
+
+// TestOwnerNotToldGivesUpAfterTheWindow: telling the owner of an interrupted job keeps failing; the
+// engine retries until both MaxDeliveryAttempts and DeliveryWindow (counted from when the job ended,
+// on the engine's clock) are spent, then closes the job. Counting from the row's last update, as
+// before, restarted the window at every attempt and retried for ever.
+func TestOwnerNotToldGivesUpAfterTheWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	h.rec.mu.Lock()
+	h.rec.tellErr = errors.New("discord is down")
+	h.rec.mu.Unlock()
+	seeded := &store.Job{ID: "jinterr001", Origin: store.OriginDiscord, OwnerID: "u1", State: store.StateSubmitting,
+		Request: request(t, "scene_ok", "a=b")} // found in submitting: the POST may have gone out
+	if err := h.db.Insert(t.Context(), seeded); err != nil {
+		t.Fatal(err)
+	}
+	e := h.engine(t, func(o *jobs.Options) {
+		o.Origin, o.MaxDeliveryAttempts, o.DeliveryWindow = store.OriginDiscord, 2, time.Hour
+	})
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	h.waitRow(t, seeded.ID, "two failed attempts to tell the owner", func(j *store.Job) bool {
+		return j.State == store.StateInterrupted && j.Attempts >= 2
+	})
+	if row := h.get(t, seeded.ID); !row.ClosedAt.IsZero() {
+		t.Fatalf("closed after %d attempts, before the window", row.Attempts)
+	}
+	h.clock.Advance(2 * time.Hour)
+	row := h.waitRow(t, seeded.ID, "closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
+	if row.Delivery != "owner not told" {
+		t.Fatalf("closed with delivery %q, want \"owner not told\"", row.Delivery)
 	}
 }

@@ -39,6 +39,7 @@ type recorder struct {
 	events  []event
 	changed chan struct{}
 	doneErr error // returned by Done when set
+	tellErr error // returned by Failed, Cancelled and Interrupted when set (the call is still recorded)
 }
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
@@ -84,17 +85,23 @@ func (r *recorder) Done(_ context.Context, j store.Job, v jobs.Video) (string, e
 
 func (r *recorder) Failed(_ context.Context, j store.Job) error {
 	r.add(event{Kind: "failed", Job: j})
-	return nil
+	return r.tellError()
 }
 
 func (r *recorder) Cancelled(_ context.Context, j store.Job) error {
 	r.add(event{Kind: "cancelled", Job: j})
-	return nil
+	return r.tellError()
 }
 
 func (r *recorder) Interrupted(_ context.Context, j store.Job) error {
 	r.add(event{Kind: "interrupted", Job: j})
-	return nil
+	return r.tellError()
+}
+
+func (r *recorder) tellError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tellErr
 }
 
 // count returns how many events of kind were recorded for job id.

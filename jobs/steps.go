@@ -229,7 +229,7 @@ func (e *Engine) end(ctx context.Context, j *store.Job, to store.State, code, ms
 	j.State = to
 	j.ErrorCode = code
 	j.ErrorMessage = msg
-	if to == store.StateFailed || to == store.StateCancelled {
+	if j.CompletedAt.IsZero() { // when the outcome was reached: the delivery window counts from it
 		j.CompletedAt = e.opts.Now()
 	}
 	if err := e.save(ctx, j, from); err != nil {

@@ -580,8 +580,9 @@ func (db *DB) QueuePosition(ctx context.Context, origin Origin, id string) (int,
 	err := db.sql.QueryRowContext(ctx, `SELECT CASE
 			WHEN j.origin = ? AND j.state = 'running' AND j.viggle_status IN ('queued', '') THEN (
 				SELECT COUNT(*) FROM jobs o
-				WHERE o.origin = j.origin AND o.state = 'running' AND o.viggle_status IN ('queued', '')
-					AND (o.created_at < j.created_at OR (o.created_at = j.created_at AND o.id <= j.id)))
+				WHERE o.origin = j.origin AND o.closed_at IS NULL AND o.created_at <= j.created_at
+					AND o.state = 'running' AND o.viggle_status IN ('queued', '')
+					AND (o.created_at < j.created_at OR o.id <= j.id))
 			ELSE 0 END
 		FROM jobs j WHERE j.id = ?`, origin, id).Scan(&pos)
 	if errors.Is(err, sql.ErrNoRows) {
