@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,8 +34,6 @@ type botEnv struct {
 	viggle  *viggletest.Server
 	vars    map[string]string
 	logs    *testkit.SyncBuffer
-	tokens  []string // every interaction token handed out: none may reach a log
-	mu      sync.Mutex
 	store   *store.DB // the test's own handle on the bot's database (see jobs)
 }
 
@@ -97,12 +94,16 @@ func (e *botEnv) start(t *testing.T) {
 }
 
 func (e *botEnv) checkSecrets(t *testing.T) {
-	logs := e.logs.String()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, s := range append([]string{discordToken, cliKey, "fake-DISCORD-SECRET"}, e.tokens...) {
+	e.checkLogs(t, "the bot's logs", e.logs.String())
+}
+
+// checkLogs fails the test if logs carry a secret: the bot token, the Viggle key or any interaction
+// token the fake Discord handed out.
+func (e *botEnv) checkLogs(t *testing.T, whose, logs string) {
+	t.Helper()
+	for _, s := range append([]string{discordToken, cliKey, "fake-DISCORD-SECRET"}, e.discord.Tokens()...) {
 		if s != "" && strings.Contains(logs, s) {
-			t.Errorf("a secret (%.12s…) reached the logs", s)
+			t.Errorf("a secret (%.12s…) reached %s", s, whose)
 		}
 	}
 }
@@ -133,9 +134,6 @@ func (e *botEnv) command(t *testing.T, user string, limit int64, name string, op
 	if err != nil {
 		t.Fatalf("send /%s: %v", name, err)
 	}
-	e.mu.Lock()
-	e.tokens = append(e.tokens, i.Token)
-	e.mu.Unlock()
 	return i
 }
 
@@ -299,9 +297,6 @@ func TestBotEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.mu.Lock()
-		e.tokens = append(e.tokens, i.Token)
-		e.mu.Unlock()
 		e.waitJob(t, bob, i, "the job to be closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
 		if n := e.viggle.Creates() - posts; n != 0 {
 			t.Fatalf("%d POSTs after a refused acknowledgement", n)
@@ -402,13 +397,7 @@ func (e *botEnv) childBot(t *testing.T) (*exec.Cmd, *testkit.SyncBuffer) {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for _, sec := range append([]string{discordToken, cliKey}, e.tokens...) {
-			if strings.Contains(logs.String(), sec) {
-				t.Errorf("a secret (%.12s…) reached a child bot's logs", sec)
-			}
-		}
+		e.checkLogs(t, "a child bot's logs", logs.String())
 		if t.Failed() {
 			t.Logf("child bot logs:\n%s", logs.String())
 		}

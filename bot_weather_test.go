@@ -195,9 +195,6 @@ func TestBotCancelAndRetry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("click %s: %v", customID, err)
 		}
-		e.mu.Lock()
-		e.tokens = append(e.tokens, c.Token)
-		e.mu.Unlock()
 		return c
 	}
 

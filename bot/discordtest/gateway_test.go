@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -323,6 +324,9 @@ func TestSendCommandsDispatchesABurstInOrder(t *testing.T) {
 			t.Errorf("event %d has sequence %d after %d", k, *p.S, seq)
 		}
 		seq = *p.S
+		if !slices.Contains(fake.Tokens(), in.Token) {
+			t.Errorf("Tokens() lacks interaction %d's token", k)
+		}
 		got, ok := fake.Interaction(in.ID)
 		if !ok || got.DispatchedAt.IsZero() || (k > 0 && got.DispatchedAt.Before(is[k-1].DispatchedAt)) {
 			t.Errorf("interaction %d dispatched at %v (previous %v)", k, got.DispatchedAt, is[max(k-1, 0)].DispatchedAt)

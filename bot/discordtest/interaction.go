@@ -676,6 +676,18 @@ func (s *Server) forgetLocked(st *interactionState) {
 	}
 }
 
+// Tokens returns the token of every interaction the fake has dispatched (none of which should ever
+// reach a log), in no particular order.
+func (s *Server) Tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.byToken))
+	for tok := range s.byToken {
+		out = append(out, tok)
+	}
+	return out
+}
+
 // Interaction returns a dispatched interaction by id.
 func (s *Server) Interaction(id string) (*Interaction, bool) {
 	s.mu.Lock()
