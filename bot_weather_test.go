@@ -99,7 +99,7 @@ func TestBotLateResults(t *testing.T) {
 		m := e.channelPost(t, channelID)
 		onlyMentions(t, m, alice)
 		if len(m.Attachments) != 1 || !bytes.Equal(m.Attachments[0].Data, videoOf(t, 64<<10)) || m.Nonce == "" {
-			t.Fatalf("channel post: %d attachments (%d bytes), nonce %q", len(m.Attachments), len(m.Attachments[0].Data), m.Nonce)
+			t.Fatalf("channel post: %d attachments, nonce %q; want the video once, with a nonce", len(m.Attachments), m.Nonce)
 		}
 	})
 

@@ -128,8 +128,12 @@ func TestRenderMockWritesPlayableVideo(t *testing.T) {
 	if !bytes.Equal(got, want) || string(got[4:8]) != "ftyp" {
 		t.Fatalf("wrote %d bytes, not the mock's MP4 (%d bytes)", len(got), len(want))
 	}
-	if st, err := os.Stat(filepath.Join(dir, "data")); err != nil || st.Mode().Perm() != 0o700 {
-		t.Fatalf("data folder: %v %v", st.Mode(), err)
+	st, err := os.Stat(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatalf("data folder: %v", err)
+	}
+	if st.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder mode %v, want 0700", st.Mode().Perm())
 	}
 }
 

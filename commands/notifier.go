@@ -555,8 +555,5 @@ func (e *editor) send(ctx context.Context, st *editState) {
 	close(st.inflight)
 	st.inflight = nil
 	e.mu.Unlock()
-	select { // a newer update may have arrived meanwhile
-	case e.wake <- struct{}{}:
-	default:
-	}
+	e.poke() // a newer update may have arrived meanwhile
 }

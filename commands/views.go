@@ -77,6 +77,11 @@ func cancelButton(j store.Job) []discordgo.MessageComponent {
 // progressView shows a job that is on its way. position is its place among this bot's jobs still
 // queued at Viggle (0: not queued).
 func progressView(j store.Job, position int) view {
+	return progressWith(j, position, "I'll edit this message when it's done.")
+}
+
+// progressWith is progressView with its last sentence, what happens next, given.
+func progressWith(j store.Job, position int, next string) view {
 	var b strings.Builder
 	b.WriteString(header(j, "Rendering"))
 	switch j.State {
@@ -102,20 +107,15 @@ func progressView(j store.Job, position int) view {
 	if started.IsZero() {
 		started = j.CreatedAt
 	}
-	fmt.Fprintf(&b, "Started %s. I'll edit this message when it's done.", ts(started))
+	fmt.Fprintf(&b, "Started %s. %s", ts(started), next)
 	return view{Content: b.String(), Components: cancelButton(j)}
 }
 
 // lastEditView is the job's last progress edit, sent the minute before its interaction token dies:
 // after it the message cannot change, so the result will be posted in the channel.
 func lastEditView(j store.Job, position int) view {
-	v := progressView(j, position)
-	cut := strings.LastIndex(v.Content, "I'll edit this message")
-	if cut > 0 {
-		v.Content = v.Content[:cut]
-	}
-	v.Content += fmt.Sprintf("Still rendering — this message can't change any more, so I'll post the result here and mention <@%s>.", j.OwnerID)
-	return v
+	return progressWith(j, position, fmt.Sprintf(
+		"Still rendering — this message can't change any more, so I'll post the result here and mention <@%s>.", j.OwnerID))
 }
 
 // doneView shows a finished video, attached (the file goes with the message) or as a link.

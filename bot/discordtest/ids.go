@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strconv"
-	"time"
 )
 
 // discordEpoch is the first millisecond of 2015, the epoch of Discord snowflakes.
@@ -25,15 +24,6 @@ func (s *Server) snowflakeLocked() string {
 	}
 	s.lastSnowflake = id
 	return strconv.FormatInt(id, 10)
-}
-
-// SnowflakeTime returns the time encoded in a Discord snowflake.
-func SnowflakeTime(id string) (time.Time, bool) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, false
-	}
-	return time.UnixMilli(n>>22 + discordEpoch), true
 }
 
 // newToken returns an interaction token shaped like Discord's:

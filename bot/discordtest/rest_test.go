@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 )
 
 // call makes a REST request with the bot token (auth "" sends none, "-"
@@ -166,13 +169,12 @@ func TestAuthAndRouting(t *testing.T) {
 func TestCallbackRules(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	fake, base := startFake(t, WithLenientCommands(), WithClock(clock), WithStrictAckDeadline())
+	clk := testkit.NewClock(now)
+	advance := clk.Advance
+	fake, base := startFake(t, WithLenientCommands(), WithClock(clk.Now), WithStrictAckDeadline())
 
 	in := interact(t, fake, base, SlashCommand{Name: "x"})
-	if ts, ok := SnowflakeTime(in.ID); !ok || !ts.Equal(now) {
+	if ts, err := discordgo.SnowflakeTimestamp(in.ID); err != nil || !ts.Equal(now) {
 		t.Errorf("snowflake time = %v, want the clock %v", ts, now)
 	}
 	if !in.CreatedAt.Equal(now) {

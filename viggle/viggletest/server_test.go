@@ -760,25 +760,10 @@ func TestConcurrent(t *testing.T) {
 	c := setup(t, s)
 	var wg sync.WaitGroup
 	const workers, jobs = 8, 10
-	for range workers {
+	for w := range workers {
+		// Each worker is a subtest, so that the helpers' t.Fatalf runs on its own test's goroutine.
 		wg.Go(func() {
-			for range jobs {
-				id := c.create(t, "scene_p")
-				c.do(t, http.MethodGet, "/api/render/"+id, nil, "") // the 503
-				var st map[string]any
-				for range 3 {
-					st = c.status(t, id)
-				}
-				if st["status"] != "complete" {
-					t.Errorf("job %s: %v", id, st["status"])
-					return
-				}
-				c.do(t, http.MethodGet, st["cdn_url"].(string), nil, "")
-				if resp, _ := c.do(t, http.MethodGet, c.status(t, id)["cdn_url"].(string), nil, ""); resp.StatusCode != 200 {
-					t.Errorf("job %s: fresh cdn HTTP %d", id, resp.StatusCode)
-				}
-				_ = s.Requests()
-			}
+			t.Run("worker"+strconv.Itoa(w), func(t *testing.T) { concurrentWorker(t, s, c, jobs) })
 		})
 	}
 	wg.Wait()
@@ -787,5 +772,26 @@ func TestConcurrent(t *testing.T) {
 	}
 	if got := len(s.Requests()); got != 50 {
 		t.Errorf("len(Requests()) = %d, want 50", got)
+	}
+}
+
+// concurrentWorker runs jobs renders of scene_p end to end for TestConcurrent.
+func concurrentWorker(t *testing.T, s *viggletest.Server, c *client, jobs int) {
+	for range jobs {
+		id := c.create(t, "scene_p")
+		c.do(t, http.MethodGet, "/api/render/"+id, nil, "") // the 503
+		var st map[string]any
+		for range 3 {
+			st = c.status(t, id)
+		}
+		if st["status"] != "complete" {
+			t.Errorf("job %s: %v", id, st["status"])
+			return
+		}
+		c.do(t, http.MethodGet, st["cdn_url"].(string), nil, "")
+		if resp, _ := c.do(t, http.MethodGet, c.status(t, id)["cdn_url"].(string), nil, ""); resp.StatusCode != 200 {
+			t.Errorf("job %s: fresh cdn HTTP %d", id, resp.StatusCode)
+		}
+		_ = s.Requests()
 	}
 }
