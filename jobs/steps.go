@@ -28,12 +28,13 @@ const (
 // advance performs the next step of j and says when to call again. done means the job needs no more
 // work from anybody. j is updated in place and always equals its committed row.
 func (e *Engine) advance(ctx context.Context, j *store.Job) (next time.Duration, done bool, err error) {
-	if err := e.ensureLease(ctx, j, e.opts.LeaseTTL/2); err != nil {
+	fresh, err := e.ensureLease(ctx, j, e.leaseFor(j.State))
+	if err != nil {
 		return 0, false, err
 	}
 	switch j.State {
 	case store.StateQueued:
-		return e.submit(ctx, j)
+		return e.submit(ctx, j, fresh)
 	case store.StateSubmitting:
 		// Only a crashed process leaves a row here: the POST may or may not have reached Viggle.
 		return e.end(ctx, j, store.StateInterrupted, "",
@@ -65,21 +66,32 @@ func (e *Engine) save(ctx context.Context, j *store.Job, from store.State) error
 	return nil
 }
 
+// leaseFor is how much lease the next step of a job in state needs: long steps (the POST, a delivery)
+// ask for their whole timeout, so that no other process can take the job over while they run.
+func (e *Engine) leaseFor(state store.State) time.Duration {
+	switch state {
+	case store.StateQueued:
+		return e.opts.SubmitTimeout + time.Minute // the POST is not abandoned once sent
+	case store.StateComplete, store.StateDelivering:
+		return e.opts.DeliverTimeout + time.Minute
+	}
+	return e.opts.LeaseTTL / 2
+}
+
 // ensureLease makes sure the job's lease is ours for at least d more, extending it (to at least
-// LeaseTTL) when it is not. Long steps (the POST, a delivery) ask for their whole timeout first, so that
-// no other process can take the job over while they run. The fresh row also brings in what other
-// parties wrote (a cancel request, the acknowledgement).
-func (e *Engine) ensureLease(ctx context.Context, j *store.Job, d time.Duration) error {
+// LeaseTTL) when it is not. fresh says that it did, and that j was reloaded with it: the fresh row
+// also brings in what other parties wrote (a cancel request, the acknowledgement).
+func (e *Engine) ensureLease(ctx context.Context, j *store.Job, d time.Duration) (fresh bool, err error) {
 	now := e.opts.Now()
 	if j.LeaseOwner == e.owner && j.LeaseExpiresAt.Sub(now) >= d {
-		return nil
+		return false, nil
 	}
-	fresh, err := e.store.Claim(ctx, j.ID, e.owner, now, now.Add(max(d, e.opts.LeaseTTL)), "")
+	row, err := e.store.Claim(ctx, j.ID, e.owner, now, now.Add(max(d, e.opts.LeaseTTL)), "")
 	if err != nil {
-		return fmt.Errorf("jobs: renew lease of %s: %w", j.ID, err)
+		return false, fmt.Errorf("jobs: renew lease of %s: %w", j.ID, err)
 	}
-	*j = *fresh
-	return nil
+	*j = *row
+	return true, nil
 }
 
 func (e *Engine) hook(point string, j *store.Job) {
@@ -112,18 +124,16 @@ func renderRequest(r spec.Request) viggle.RenderRequest {
 }
 
 // submit sends the render to Viggle, exactly once: the row says submitting before the POST, and the
-// Viggle job id is committed right after it.
-func (e *Engine) submit(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
-	// The POST is not abandoned once sent: hold the lease for all of it.
-	if err := e.ensureLease(ctx, j, e.opts.SubmitTimeout+time.Minute); err != nil {
-		return 0, false, err
-	}
+// Viggle job id is committed right after it. fresh says that j was just reloaded (see ensureLease).
+func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Duration, bool, error) {
 	if e.opts.RequireAck && j.AcknowledgedAt.IsZero() {
-		fresh, err := e.store.Get(ctx, j.ID)
-		if err != nil {
-			return 0, false, fmt.Errorf("jobs: reload %s: %w", j.ID, err)
+		if !fresh { // the acknowledgement may have been recorded since j was read
+			row, err := e.store.Get(ctx, j.ID)
+			if err != nil {
+				return 0, false, fmt.Errorf("jobs: reload %s: %w", j.ID, err)
+			}
+			j.AcknowledgedAt, j.CancelRequestedAt, j.CancelRequestedBy = row.AcknowledgedAt, row.CancelRequestedAt, row.CancelRequestedBy
 		}
-		j.AcknowledgedAt, j.CancelRequestedAt, j.CancelRequestedBy = fresh.AcknowledgedAt, fresh.CancelRequestedAt, fresh.CancelRequestedBy
 		if j.AcknowledgedAt.IsZero() {
 			if age := e.opts.Now().Sub(j.CreatedAt); age < e.opts.AckGrace {
 				return e.opts.AckGrace - age, false, nil
@@ -416,9 +426,6 @@ func (e *Engine) backoff(n int) time.Duration {
 
 // deliver downloads the finished video and hands it to the Notifier; the delivery is recorded after.
 func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
-	if err := e.ensureLease(ctx, j, e.opts.DeliverTimeout+time.Minute); err != nil {
-		return 0, false, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DeliverTimeout)
 	defer cancel()
 	from := j.State
