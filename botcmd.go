@@ -14,6 +14,7 @@ import (
 	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/terminal"
 )
 
 // routeInteractions adapts the commands router to the bot's Handler: the bot knows sessions and raw
@@ -24,23 +25,24 @@ func (r routeInteractions) HandleInteraction(ctx context.Context, s *discordgo.S
 	r.h.HandleInteraction(ctx, s, i.Interaction, raw.AttachmentSizeLimit)
 }
 
-// botCommand runs the Discord bot until ctx ends (SIGINT, SIGTERM).
+// botCommand runs the Discord bot until ctx ends (SIGINT, SIGTERM). Its exit codes mean what the render
+// command's do: 0 a clean stop, 1 Discord refused the bot, 2 bad configuration, 4 a local error.
 func botCommand(ctx context.Context, prog string, getenv func(string) string, stderr io.Writer) int {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: configuration: %v\n", err)
-		return 2
+		return terminal.ExitBadInput
 	}
 	if cfg.DiscordToken == "" {
 		fmt.Fprintf(stderr, "error: DISCORD_TOKEN is not set.\n"+
 			"Create an application at https://discord.com/developers/applications, open Bot, press Reset Token,\n"+
 			"and put the token in .env as DISCORD_TOKEN=… (see README.md, \"Run the bot\").\n"+
 			"Without Discord you can still try a render: VIGGLE_API_URL=mock %s render --scene scene_demo --map \"person_a=char_alice\"\n", prog)
-		return 2
+		return terminal.ExitBadInput
 	}
 	if err := cfg.requireViggleKey(); err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
-		return 2
+		return terminal.ExitBadInput
 	}
 	log := newLogger(stderr, cfg.level(slog.LevelInfo))
 
@@ -54,7 +56,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	}, route)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
-		return 2
+		return terminal.ExitBadInput
 	}
 	var notifier *commands.Notifier
 	a, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginDiscord, RequireAck: true},
@@ -64,7 +66,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
-		return 4
+		return terminal.ExitLocal
 	}
 	defer a.Close()
 	route.h = commands.NewHandler(a.engine, a.db, log, nil)
@@ -95,11 +97,11 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	switch {
 	case errors.Is(err, bot.ErrUnauthorized):
 		fmt.Fprintln(stderr, "error: Discord refused DISCORD_TOKEN (401 Unauthorized): copy a fresh token from the developer portal (Bot → Reset Token).")
-		return 1
+		return terminal.ExitFailed
 	case err != nil:
 		fmt.Fprintf(stderr, "error: %v\n", err)
-		return 1
+		return terminal.ExitFailed
 	}
 	log.Info("stopped")
-	return 0
+	return terminal.ExitDelivered
 }

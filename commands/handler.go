@@ -308,13 +308,8 @@ func (h *Handler) jobsPage(ctx context.Context, rest REST, i *discordgo.Interact
 // retry handles the Retry button of a failed or interrupted job: its owner gets a new job with the
 // same parameters (which costs credits again, as the button says), in a new message.
 func (h *Handler) retry(ctx context.Context, rest REST, i *discordgo.Interaction, id string, uploadLimit int64) {
-	j, err := h.eng.Get(ctx, id)
-	if err != nil {
-		h.ephemeral(ctx, rest, i, "I can't find that render any more.")
-		return
-	}
-	if j.OwnerID != userID(i) {
-		h.ephemeral(ctx, rest, i, fmt.Sprintf("Only <@%s>, who started this render, can retry it. You can start your own with /render.", j.OwnerID))
+	j, ok := h.ownJob(ctx, rest, i, id, "retry it. You can start your own with /render.")
+	if !ok {
 		return
 	}
 	if j.State != store.StateFailed && j.State != store.StateInterrupted {
@@ -324,15 +319,28 @@ func (h *Handler) retry(ctx context.Context, rest REST, i *discordgo.Interaction
 	h.start(ctx, rest, i, j.Request, uploadLimit, j.ID)
 }
 
+// ownJob reads the job a button names and checks that the clicking member started it; otherwise it
+// answers them privately (what names what only the owner may do) and returns false.
+func (h *Handler) ownJob(ctx context.Context, rest REST, i *discordgo.Interaction, id, what string) (*store.Job, bool) {
+	j, err := h.eng.Get(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.ephemeral(ctx, rest, i, "I can't find that render any more.")
+		return nil, false
+	case err != nil:
+		h.log.Error("read the job of a button", "job", id, "err", err)
+		h.ephemeral(ctx, rest, i, "I could not read that render just now. Please try again in a moment.")
+		return nil, false
+	case j.OwnerID != userID(i):
+		h.ephemeral(ctx, rest, i, fmt.Sprintf("Only <@%s>, who started this render, can %s", j.OwnerID, what))
+		return nil, false
+	}
+	return j, true
+}
+
 // cancel handles the Cancel button: only the job's owner may use it.
 func (h *Handler) cancel(ctx context.Context, rest REST, i *discordgo.Interaction, id string) {
-	j, err := h.eng.Get(ctx, id)
-	if err != nil {
-		h.ephemeral(ctx, rest, i, "I can't find that render any more.")
-		return
-	}
-	if j.OwnerID != userID(i) {
-		h.ephemeral(ctx, rest, i, fmt.Sprintf("Only <@%s>, who started this render, can cancel it.", j.OwnerID))
+	if _, ok := h.ownJob(ctx, rest, i, id, "cancel it."); !ok {
 		return
 	}
 	if err := rest.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate},
