@@ -25,7 +25,7 @@ type Viggle interface {
 	CreateRender(ctx context.Context, req viggle.RenderRequest) (*viggle.Submitted, error)
 	GetRender(ctx context.Context, jobID string) (*viggle.Render, error)
 	CancelRender(ctx context.Context, jobID string) error
-	Download(ctx context.Context, jobID string, asset viggle.Asset, w io.Writer, maxBytes int64) (int64, error)
+	DownloadFrom(ctx context.Context, jobID string, asset viggle.Asset, link string, w io.Writer, maxBytes int64) (int64, error)
 }
 
 // Video is a finished render handed to the Notifier.

@@ -548,7 +548,12 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 				return "", -1, fmt.Errorf("truncate download file: %w", err)
 			}
 		}
-		n, err := e.viggle.Download(ctx, j.ViggleJobID, asset, f, limit)
+		// Start from the link the last poll recorded: no status request unless it has expired.
+		link := j.VideoURL
+		if asset == viggle.AssetMask {
+			link = j.MaskURL
+		}
+		n, err := e.viggle.DownloadFrom(ctx, j.ViggleJobID, asset, link, f, limit)
 		var tooLarge *viggle.TooLargeError
 		switch {
 		case err == nil:

@@ -39,6 +39,13 @@ func (a Asset) String() string {
 // fetched once more and its new link tried (else /download). The mask comes only from mask_cdn_url. Requests are
 // retried per the retry policy, but never after bytes were written to w.
 func (c *Client) Download(ctx context.Context, jobID string, asset Asset, w io.Writer, maxBytes int64) (int64, error) {
+	return c.DownloadFrom(ctx, jobID, asset, "", w, maxBytes)
+}
+
+// DownloadFrom is Download starting from link, the asset's link in a status the caller already read
+// (cdn_url or download_url for the video, mask_cdn_url for the mask; a relative link is resolved against
+// the base URL): the status is fetched only when link is empty, or when it has expired.
+func (c *Client) DownloadFrom(ctx context.Context, jobID string, asset Asset, link string, w io.Writer, maxBytes int64) (int64, error) {
 	op := fmt.Sprintf("download %s of render %q", asset, jobID)
 	switch {
 	case asset != AssetVideo && asset != AssetMask:
@@ -51,13 +58,20 @@ func (c *Client) Download(ctx context.Context, jobID string, asset Asset, w io.W
 	if err := checkJobID(jobID); err != nil {
 		return 0, c.wrap(op, nil, err)
 	}
-	r, err := c.GetRender(ctx, jobID)
-	if err != nil {
-		return 0, c.wrap(op, nil, err)
-	}
-	u, err := c.assetURL(r, asset)
-	if err != nil {
-		return 0, c.wrap(op, nil, err)
+	var u string
+	if link != "" {
+		var err error
+		if u, err = c.resolveLink(link, asset); err != nil {
+			return 0, c.wrap(op, nil, err)
+		}
+	} else {
+		r, err := c.GetRender(ctx, jobID)
+		if err != nil {
+			return 0, c.wrap(op, nil, err)
+		}
+		if u, err = c.assetURL(r, asset); err != nil {
+			return 0, c.wrap(op, nil, err)
+		}
 	}
 	if u != "" {
 		n, err := c.fetch(ctx, u, false, w, maxBytes)
@@ -65,7 +79,8 @@ func (c *Client) Download(ctx context.Context, jobID string, asset Asset, w io.W
 			return n, c.wrap(op, nil, err)
 		}
 		// The link expired: ask for a fresh one, once.
-		if r, err = c.GetRender(ctx, jobID); err != nil {
+		r, err := c.GetRender(ctx, jobID)
+		if err != nil {
 			return 0, c.wrap(op, nil, err)
 		}
 		fresh, err := c.assetURL(r, asset)
@@ -104,6 +119,11 @@ func (c *Client) assetURL(r *Render, asset Asset) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
+	return c.resolveLink(raw, asset)
+}
+
+// resolveLink checks an asset's link and resolves it against the base URL when relative.
+func (c *Client) resolveLink(raw string, asset Asset) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("invalid %s link: %w", asset, sanitizeErr(err))

@@ -443,3 +443,44 @@ func TestDownloadErrors(t *testing.T) {
 		t.Errorf("%d /download calls, want 0", downloads.get())
 	}
 }
+
+// DownloadFrom starts from the link the caller already has: no status request unless it has expired,
+// then one, and its fresh link.
+func TestDownloadFromKnownLink(t *testing.T) {
+	t.Parallel()
+	mux, c, _ := setup(t)
+	var statuses, oldHits, newHits counter
+	cdnMux := http.NewServeMux()
+	cdn := newServer(t, cdnMux.ServeHTTP)
+	cdnMux.HandleFunc("/v.mp4", oldHits.wrap(func(w http.ResponseWriter, r *http.Request) {
+		noAuth(t, r)
+		if r.URL.Query().Get("sig") == "old" {
+			http.Error(w, "expired", http.StatusForbidden)
+			return
+		}
+		serveVideo(w, video)
+	}))
+	cdnMux.HandleFunc("/new.mp4", newHits.wrap(func(w http.ResponseWriter, r *http.Request) { serveVideo(w, video) }))
+	mux.HandleFunc("GET /api/render/{id}", statuses.wrap(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, statusBody(t, map[string]string{"cdn_url": cdn.URL + "/new.mp4?sig=new"}))
+	}))
+
+	var buf bytes.Buffer
+	n, err := c.DownloadFrom(t.Context(), "job_1", AssetVideo, cdn.URL+"/v.mp4?sig=ok", &buf, 1<<20)
+	if err != nil || n != int64(len(video)) || buf.String() != video {
+		t.Fatalf("DownloadFrom a valid link = %d bytes, %v", n, err)
+	}
+	if statuses.get() != 0 {
+		t.Fatalf("%d status requests for a link already known, want 0", statuses.get())
+	}
+
+	buf.Reset()
+	n, err = c.DownloadFrom(t.Context(), "job_1", AssetVideo, cdn.URL+"/v.mp4?sig=old", &buf, 1<<20)
+	if err != nil || n != int64(len(video)) || buf.String() != video {
+		t.Fatalf("DownloadFrom an expired link = %d bytes, %v", n, err)
+	}
+	if statuses.get() != 1 || newHits.get() != 1 || oldHits.get() != 2 {
+		t.Fatalf("expired link: %d status requests, %d fresh-link and %d old-link fetches; want 1, 1, 2",
+			statuses.get(), newHits.get(), oldHits.get())
+	}
+}
