@@ -127,18 +127,9 @@ type roundResult struct {
 func startBenchBot(b *testing.B, child bool, scenes map[string]viggletest.Scenario) *benchBot {
 	b.Helper()
 	e := &benchBot{logs: &testkit.SyncBuffer{}}
-	e.discord = discordtest.New(discordtest.WithToken(discordToken), discordtest.WithGuild(guildID))
-	du, stopD, err := e.discord.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(stopD)
-	vig := viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(scenes))
-	vu, stopV, err := vig.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(stopV)
+	var du string
+	e.discord, du = startDiscord(b)
+	_, vu := startViggle(b, viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(scenes))
 	vars := map[string]string{
 		"DISCORD_TOKEN": discordToken, "DISCORD_API_URL": du, "DISCORD_GUILD_ID": guildID,
 		"VIGGLE_API_URL": vu, "VIGGLE_API_KEY": cliKey, "VIGGLE_POLL_INTERVAL": "50ms",

@@ -41,19 +41,9 @@ type botEnv struct {
 func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario, opts ...discordtest.Option) *botEnv {
 	t.Helper()
 	e := &botEnv{logs: &testkit.SyncBuffer{}}
-	e.discord = discordtest.New(append([]discordtest.Option{discordtest.WithToken(discordToken), discordtest.WithGuild(guildID)}, opts...)...)
-	trackDiscord(e.discord)
-	du, stopD, err := e.discord.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stopD)
-	e.viggle = viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(scenes))
-	vu, stopV, err := e.viggle.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stopV)
+	var du, vu string
+	e.discord, du = startDiscord(t, opts...)
+	e.viggle, vu = startViggle(t, viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(scenes))
 	e.vars = map[string]string{
 		"DISCORD_TOKEN": discordToken, "DISCORD_API_URL": du, "DISCORD_GUILD_ID": guildID,
 		"VIGGLE_API_URL": vu, "VIGGLE_API_KEY": cliKey, "VIGGLE_POLL_INTERVAL": "20ms",

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/viggle-bot/viggle-bot/bot/discordtest"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
@@ -53,12 +54,7 @@ func TestHelpListsCommandsAndVariables(t *testing.T) {
 }
 
 func TestRenderBadInputExits2BeforeViggle(t *testing.T) {
-	fake := viggletest.New()
-	u, stop, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	fake, u := startViggle(t)
 	vars := map[string]string{"VIGGLE_API_URL": u, "VIGGLE_API_KEY": cliKey, "DATABASE_PATH": filepath.Join(t.TempDir(), "bot.db")}
 	for _, tc := range []struct {
 		name string
@@ -159,14 +155,9 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 }
 
 func TestRenderCtrlCThenResume(t *testing.T) {
-	fake := viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{
+	fake, u := startViggle(t, viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{
 		"scene_x": {Polls: 5, Steps: 4},
 	}))
-	u, stop, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
 	dir := t.TempDir()
 	vars := map[string]string{"VIGGLE_API_URL": u, "VIGGLE_API_KEY": cliKey, "DATABASE_PATH": filepath.Join(dir, "bot.db"), "VIGGLE_POLL_INTERVAL": "10ms"}
 
@@ -211,15 +202,10 @@ func TestRenderCtrlCThenResume(t *testing.T) {
 }
 
 func TestRenderExitCodes(t *testing.T) {
-	fake := viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{
+	_, u := startViggle(t, viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{
 		"scene_fail":      {Polls: 2, FailCode: "CS-UORC01-009", FailMessage: "Rendering failed"},
 		"scene_nocredits": {SubmitStatus: 402, SubmitCode: "CS-UORC01-008", SubmitMessage: "Insufficient credits"},
 	}))
-	u, stop, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "bot.db")
 	vars := map[string]string{"VIGGLE_API_URL": u, "VIGGLE_API_KEY": cliKey, "DATABASE_PATH": dbPath, "VIGGLE_POLL_INTERVAL": "10ms"}
@@ -282,12 +268,7 @@ func TestRenderOutcomeUnknownExits3(t *testing.T) {
 }
 
 func TestRenderLocalErrorExits4ThenResumes(t *testing.T) {
-	fake := viggletest.New(viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{"scene_x": {Polls: 4, Steps: 3}}))
-	u, stop, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	fake, u := startViggle(t, viggletest.WithAPIKey(cliKey), viggletest.WithScenarios(map[string]viggletest.Scenario{"scene_x": {Polls: 4, Steps: 3}}))
 	dir := t.TempDir()
 	outDir := filepath.Join(dir, "out")
 	if err := os.Mkdir(outDir, 0o755); err != nil {
@@ -319,4 +300,31 @@ func TestRenderLocalErrorExits4ThenResumes(t *testing.T) {
 	if n := fake.Creates(); n != 1 {
 		t.Fatalf("%d POSTs", n)
 	}
+}
+
+// startViggle starts a fake Viggle built with opts and returns it with its URL; it stops when the test
+// (or benchmark) ends.
+func startViggle(t testing.TB, opts ...viggletest.Option) (*viggletest.Server, string) {
+	t.Helper()
+	v := viggletest.New(opts...)
+	u, stop, err := v.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return v, u
+}
+
+// startDiscord starts a fake Discord that knows the tests' bot token and guild, with opts, and returns
+// it with its URL; it stops when the test (or benchmark) ends.
+func startDiscord(t testing.TB, opts ...discordtest.Option) (*discordtest.Server, string) {
+	t.Helper()
+	d := discordtest.New(append([]discordtest.Option{discordtest.WithToken(discordToken), discordtest.WithGuild(guildID)}, opts...)...)
+	trackDiscord(d)
+	u, stop, err := d.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return d, u
 }
