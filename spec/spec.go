@@ -170,32 +170,24 @@ func NewRequest(scene, mapText, background, bgColor string, fast bool, model str
 		return Request{}, err
 	}
 	r.Mapping = mapping
-	if err := checkBackground(background); err != nil {
-		return Request{}, err
-	}
 	if bgColor != "" {
-		switch background {
-		case "":
-			r.Background = BackgroundSolid
-		case BackgroundSolid:
-		default:
-			return Request{}, colorErr("a colour only works with the solid background, not " + show(background) +
-				" — leave out the colour or choose background solid")
+		r.BGColor = bgColor
+		if background == "" {
+			r.Background = BackgroundSolid // a colour alone means a solid background
 		}
-		c, err := ParseColor(bgColor)
-		if err != nil {
-			return Request{}, err
+		if c, err := ParseColor(bgColor); err == nil && r.Background == BackgroundSolid {
+			r.BGColor = c // normalised; Validate reports a colour that does not parse, in its turn
 		}
-		r.BGColor = c
 	}
-	if err := checkModel(model); err != nil {
+	// The rest of the rules are Validate's: the same messages, in the same order.
+	if err := r.Validate(); err != nil {
 		return Request{}, err
 	}
 	return r, nil
 }
 
-// Validate re-checks an already-built Request (used when loading from the DB).
-// It applies the same rules as NewRequest, and also requires that ids in the
+// Validate checks a Request: NewRequest ends with it, and the engine checks every request it is given
+// with it. It applies the same rules as NewRequest, and also requires that ids in the
 // mapping contain no "=", "," or ";" (so MappingText parses back to the same
 // pairs) and that BGColor is in its normalised "R,G,B" form.
 func (r Request) Validate() error {
