@@ -325,12 +325,8 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 		return e.backoff(streak), false, nil
 	}
 	e.streaks.Delete(j.ID)
-	if j.PollFailures > 0 {
-		j.PollFailures = 0
-		if err := e.save(ctx, j, j.State); err != nil {
-			return 0, false, err
-		}
-	}
+	reset := j.PollFailures > 0 // saved with whatever this poll changes, or alone
+	j.PollFailures = 0
 	if r.Status.Terminal() {
 		return e.finished(ctx, j, r)
 	}
@@ -338,14 +334,17 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 		return e.timeout(ctx, j)
 	}
 	pct := int(r.Percent())
-	if pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage {
-		if !r.Status.Known() {
-			e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
-		}
-		j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
+	changed := pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage
+	if changed && !r.Status.Known() {
+		e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
+	}
+	j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
+	if changed || reset {
 		if err := e.save(ctx, j, j.State); err != nil {
 			return 0, false, err
 		}
+	}
+	if changed {
 		e.hook(PointPolled, j)
 		e.progress(ctx, j)
 	}
