@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 )
 
 // BenchmarkRenderAck measures how fast the real bot, wired as main wires it (run with no arguments)

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/store"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 // End-to-end: the real bot, wired as main wires it (run with no arguments), against the fake Discord

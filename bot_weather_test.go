@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/store"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 // The bot in bad weather: late results, Cancel and Retry, /jobs paging.

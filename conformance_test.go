@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/viggle-bot/viggle-bot/bot/discordtest"
-	"github.com/viggle-bot/viggle-bot/bot/discordtest/openapi"
+	"github.com/viggle-bot/viggle-bot/internal/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/discordtest/openapi"
 	"github.com/viggle-bot/viggle-bot/redact"
 )
 

@@ -22,11 +22,11 @@ import (
 	"github.com/joho/godotenv"
 	"golang.org/x/time/rate"
 
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/terminal"
 	"github.com/viggle-bot/viggle-bot/viggle"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 const userAgent = "viggle-bot/0.1 (+https://github.com/viggle-bot/viggle-bot)"

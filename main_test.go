@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/viggle-bot/viggle-bot/bot/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/store"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 const cliKey = "sk-CLI-SECRET-key-1234"

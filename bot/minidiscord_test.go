@@ -17,7 +17,7 @@ import (
 
 // miniDiscord is this package's own small Discord: the REST routes Run uses and a gateway that says
 // HELLO, answers IDENTIFY with READY, acknowledges heartbeats, refuses RESUME with INVALID_SESSION
-// and dispatches INTERACTION_CREATE on demand. (bot/discordtest is the project's full fake.)
+// and dispatches INTERACTION_CREATE on demand. (internal/discordtest is the project's full fake.)
 type miniDiscord struct {
 	t     testing.TB
 	srv   *httptest.Server

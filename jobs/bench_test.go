@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 // fakeChild serves the fake Viggle from a separate process, so that the benchmark's memory figures are

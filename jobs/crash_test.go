@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/store"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 // The crash tests run the engine in a real child process (this test binary, re-executed), with the fake

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 func videoBytes(t testing.TB, size int64) []byte {

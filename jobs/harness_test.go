@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
 )
 
 const testKey = "sk-TEST-KEY-never-printed-42"

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 )
 
 const testKey = "sk-test-0123456789"

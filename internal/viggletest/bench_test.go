@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 )
 
 // BenchmarkCreateAndPoll measures one create plus five status polls through

@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 )
 
 // checkMP4 checks that b starts with an ftyp box and, when padded past the

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/viggle-bot/viggle-bot/viggle/viggletest"
+	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 )
 
 // statusFields are every field the status object must carry.
