@@ -132,45 +132,45 @@ func nonce(j store.Job, kind string) string {
 // that a channel message with the bot token that mentions the owner; where the bot may not post there,
 // a DM. When the DM is refused too, the job is undeliverable (jobs.ErrUndeliverable). It returns the
 // delivery record.
-func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (string, error) {
+func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view, files []*discordgo.File) (store.Delivery, error) {
 	tokenRefused := false
 	if n.tokenUsable(j) {
 		id, err := n.editOriginal(ctx, j, v, files)
 		if err == nil {
-			return "message:" + id, nil
+			return store.Delivery{Where: store.WhereMessage, MessageID: id}, nil
 		}
 		if !tokenGone(err) {
-			return "", err
+			return store.Delivery{}, err
 		}
 		tokenRefused = true
 		n.log.Info("interaction token no longer usable; posting in the channel", "job", j.ID, "err", redact.Error(err))
 	}
 	if id, ok := n.alreadyShown(ctx, j, v, tokenRefused); ok {
 		n.log.Info("the interaction's message already shows this result; not posting it again", "job", j.ID)
-		return "message:" + id, nil
+		return store.Delivery{Where: store.WhereMessage, MessageID: id}, nil
 	}
 	if v.Content != "" && j.OwnerID != "" {
 		v.Content = fmt.Sprintf("<@%s>\n%s", j.OwnerID, v.Content)
 	}
 	id, err := n.post(ctx, j, j.ChannelID, kind, v, files)
 	if err == nil {
-		return "message:" + id + ",channel", nil
+		return store.Delivery{Where: store.WhereChannel, MessageID: id}, nil
 	}
 	if !forbidden(err) {
-		return "", err
+		return store.Delivery{}, err
 	}
 	n.log.Info("may not post in the channel; sending a DM", "job", j.ID, "err", redact.Error(err))
 	dm, err := n.dmChannel(ctx, j.OwnerID)
 	if err == nil {
 		id, err = n.post(ctx, j, dm, kind, v, files)
 		if err == nil {
-			return "dm:" + id, nil
+			return store.Delivery{Where: store.WhereDM, MessageID: id, ChannelID: dm}, nil
 		}
 	}
 	if forbidden(err) {
-		return "", fmt.Errorf("neither the channel nor a DM accepted the message (%s): %w", redact.Error(err), jobs.ErrUndeliverable)
+		return store.Delivery{}, fmt.Errorf("neither the channel nor a DM accepted the message (%s): %w", redact.Error(err), jobs.ErrUndeliverable)
 	}
-	return "", err
+	return store.Delivery{}, err
 }
 
 // alreadyShown reports whether the interaction's own message already shows v (the same title line), and
@@ -275,35 +275,36 @@ func (n *Notifier) Progress(_ context.Context, j store.Job) error {
 
 // Done delivers the video: attached when it fits the server's upload limit, else as a link (also
 // when Discord refuses the upload with 413 / 40005).
-func (n *Notifier) Done(ctx context.Context, j store.Job, v jobs.Video) (string, error) {
+func (n *Notifier) Done(ctx context.Context, j store.Job, v jobs.Video) (store.Delivery, error) {
 	n.ed.finish(ctx, j.ID)
 	if v.File != "" {
 		files, closeAll, err := openFiles(j, v)
 		if err != nil {
-			return "", err
+			return store.Delivery{}, err
 		}
 		select {
 		case n.uploads <- struct{}{}:
 		case <-ctx.Done():
 			closeAll()
-			return "", ctx.Err()
+			return store.Delivery{}, ctx.Err()
 		}
 		rec, err := n.deliver(ctx, j, "done", doneView(j, v, true), files)
 		<-n.uploads
 		closeAll()
 		if err == nil {
-			return rec + ",attachment", nil
+			return rec, nil
 		}
 		if !tooLarge(err) {
-			return "", redact.Wrap("deliver video", err)
+			return store.Delivery{}, redact.Wrap("deliver video", err)
 		}
 		n.log.Info("upload refused as too large; sending the link", "job", j.ID)
 	}
 	rec, err := n.deliver(ctx, j, "done", doneView(j, v, false), nil)
 	if err != nil {
-		return "", redact.Wrap("deliver video link", err)
+		return store.Delivery{}, redact.Wrap("deliver video link", err)
 	}
-	return rec + ",link", nil
+	rec.Link = true
+	return rec, nil
 }
 
 // openFiles opens the downloaded video (and mask) for upload as <job id>.mp4 and <job id>-mask.mp4.
@@ -337,26 +338,35 @@ func openFiles(j store.Job, v jobs.Video) ([]*discordgo.File, func(), error) {
 	return files, closeAll, nil
 }
 
-func (n *Notifier) ended(ctx context.Context, j store.Job, kind string) error {
+func (n *Notifier) ended(ctx context.Context, j store.Job, kind string) (store.Delivery, error) {
 	n.ed.finish(ctx, j.ID)
-	if _, err := n.deliver(ctx, j, kind, endedView(j), nil); err != nil {
-		return redact.Wrap("tell the owner ("+kind+")", err)
+	d, err := n.deliver(ctx, j, kind, endedView(j), nil)
+	if err != nil {
+		return store.Delivery{}, redact.Wrap("tell the owner ("+kind+")", err)
 	}
-	return nil
+	return d, nil
 }
 
 // Failed shows what went wrong and what to do next.
-func (n *Notifier) Failed(ctx context.Context, j store.Job) error { return n.ended(ctx, j, "failed") }
+func (n *Notifier) Failed(ctx context.Context, j store.Job) (store.Delivery, error) {
+	return n.ended(ctx, j, "failed")
+}
 
 // Cancelled shows that the render was cancelled.
-func (n *Notifier) Cancelled(ctx context.Context, j store.Job) error {
+func (n *Notifier) Cancelled(ctx context.Context, j store.Job) (store.Delivery, error) {
 	return n.ended(ctx, j, "cancelled")
 }
 
 // Interrupted says that the render may have reached Viggle and was not sent again.
-func (n *Notifier) Interrupted(ctx context.Context, j store.Job) error {
+func (n *Notifier) Interrupted(ctx context.Context, j store.Job) (store.Delivery, error) {
 	return n.ended(ctx, j, "interrupted")
 }
+
+// FollowUp sends nothing yet.
+func (n *Notifier) FollowUp(context.Context, store.Job) error { return nil }
+
+// Forget drops the editor's state for the job.
+func (n *Notifier) Forget(jobID string) { n.ed.forget(jobID) }
 
 // editor coalesces progress edits: per job, only the latest view is kept, and it is sent at most once
 // per EditInterval and only when state, percent or stage changed. Edits run concurrently (a few at a
@@ -451,6 +461,13 @@ func (e *editor) finish(ctx context.Context, id string) {
 		case <-ctx.Done():
 		}
 	}
+	e.mu.Lock()
+	delete(e.jobs, id)
+	e.mu.Unlock()
+}
+
+// forget drops the job's state without waiting for an edit in flight (which ends on its own).
+func (e *editor) forget(id string) {
 	e.mu.Lock()
 	delete(e.jobs, id)
 	e.mu.Unlock()

@@ -119,7 +119,7 @@ func TestDoneAfterARestartDoesNotPostTwice(t *testing.T) {
 			t.Fatalf("first delivery: %v", err)
 		}
 		orig, ok := e.fake.Original(j.InteractionID)
-		if !ok || !strings.HasPrefix(orig.Content, "**Done!**") || first != "message:"+orig.ID+",link" {
+		if !ok || !strings.HasPrefix(orig.Content, "**Done!**") || first.String() != "message:"+orig.ID+",link" {
 			t.Fatalf("first delivery recorded %q; original message %+v", first, orig)
 		}
 		// Restarted in the token's last minute (read with the token), then after it died (read in the
@@ -154,7 +154,7 @@ func TestDoneAfterARestartDoesNotPostTwice(t *testing.T) {
 		}
 		posts := e.postsFor(j)
 		if len(posts) != 1 || !strings.HasPrefix(posts[0].Content, "<@510000000000000002>\n**Done!**") ||
-			rec != "message:"+posts[0].ID+",channel,link" {
+			rec.String() != "message:"+posts[0].ID+",channel,link" {
 			t.Fatalf("recorded %q with channel posts %+v, want one post mentioning the owner", rec, posts)
 		}
 	})

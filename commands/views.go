@@ -255,10 +255,12 @@ func jobsView(list []*store.Job, owner, status string, page, total int) view {
 
 // resultLink points at a job's result: the message it was delivered in, else the video URL.
 func resultLink(j *store.Job) string {
-	if id, ok := strings.CutPrefix(j.Delivery, "message:"); ok && j.GuildID != "" {
-		if id, _, _ = strings.Cut(id, ","); id != "" {
-			return fmt.Sprintf("https://discord.com/channels/%s/%s/%s", j.GuildID, j.ChannelID, id)
+	if d := j.Delivery; d.Shown() && d.Where != store.WhereDM && j.GuildID != "" {
+		ch := d.ChannelID
+		if ch == "" {
+			ch = j.ChannelID
 		}
+		return fmt.Sprintf("https://discord.com/channels/%s/%s/%s", j.GuildID, ch, d.MessageID)
 	}
 	if j.State == store.StateDelivered || j.State == store.StateUndeliverable {
 		return j.VideoURL

@@ -162,9 +162,17 @@ func BenchmarkJobsInFlight(b *testing.B) {
 type nopNotifier struct{}
 
 func (nopNotifier) Progress(context.Context, store.Job) error { return nil }
-func (nopNotifier) Done(context.Context, store.Job, jobs.Video) (string, error) {
-	return "nop", nil
+func (nopNotifier) Done(context.Context, store.Job, jobs.Video) (store.Delivery, error) {
+	return store.Delivery{Where: store.WhereMessage, MessageID: "nop"}, nil
 }
-func (nopNotifier) Failed(context.Context, store.Job) error      { return nil }
-func (nopNotifier) Cancelled(context.Context, store.Job) error   { return nil }
-func (nopNotifier) Interrupted(context.Context, store.Job) error { return nil }
+func (nopNotifier) Failed(context.Context, store.Job) (store.Delivery, error) {
+	return store.Delivery{}, nil
+}
+func (nopNotifier) Cancelled(context.Context, store.Job) (store.Delivery, error) {
+	return store.Delivery{}, nil
+}
+func (nopNotifier) Interrupted(context.Context, store.Job) (store.Delivery, error) {
+	return store.Delivery{}, nil
+}
+func (nopNotifier) FollowUp(context.Context, store.Job) error { return nil }
+func (nopNotifier) Forget(string)                             {}

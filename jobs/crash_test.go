@@ -46,22 +46,29 @@ func (n fileNotifier) line(s string) error {
 }
 
 func (n fileNotifier) Progress(context.Context, store.Job) error { return nil }
-func (n fileNotifier) Done(_ context.Context, j store.Job, v jobs.Video) (string, error) {
+func (n fileNotifier) Done(_ context.Context, j store.Job, v jobs.Video) (store.Delivery, error) {
 	st, err := os.Stat(v.File)
 	if err != nil {
-		return "", err
+		return store.Delivery{}, err
 	}
-	return "file", n.line(fmt.Sprintf("done %s %d", j.ID, st.Size()))
+	return store.Delivery{Where: store.WhereMessage, MessageID: "m-" + j.ID}, n.line(fmt.Sprintf("done %s %d", j.ID, st.Size()))
 }
-func (n fileNotifier) Failed(_ context.Context, j store.Job) error {
-	return n.line("failed " + j.ID)
+func (n fileNotifier) told(kind string, j store.Job) (store.Delivery, error) {
+	return store.Delivery{Where: store.WhereMessage, MessageID: "m-" + j.ID}, n.line(kind + " " + j.ID)
 }
-func (n fileNotifier) Cancelled(_ context.Context, j store.Job) error {
-	return n.line("cancelled " + j.ID)
+func (n fileNotifier) Failed(_ context.Context, j store.Job) (store.Delivery, error) {
+	return n.told("failed", j)
 }
-func (n fileNotifier) Interrupted(_ context.Context, j store.Job) error {
-	return n.line("interrupted " + j.ID)
+func (n fileNotifier) Cancelled(_ context.Context, j store.Job) (store.Delivery, error) {
+	return n.told("cancelled", j)
 }
+func (n fileNotifier) Interrupted(_ context.Context, j store.Job) (store.Delivery, error) {
+	return n.told("interrupted", j)
+}
+func (n fileNotifier) FollowUp(_ context.Context, j store.Job) error {
+	return n.line("followup " + j.ID)
+}
+func (n fileNotifier) Forget(string) {}
 
 func crashChild() int {
 	ctx := context.Background()

@@ -294,7 +294,7 @@ func (e *Engine) abandon(ctx context.Context, j *store.Job, reason string) error
 	j.ErrorMessage = reason
 	j.CompletedAt = now
 	j.ClosedAt = now
-	j.Delivery = "not told (never acknowledged)"
+	j.Delivery = store.Delivery{Note: store.NoteNeverAcknowledged}
 	if err := e.save(ctx, j, store.StateQueued); err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func TestRunDeliversOnce(t *testing.T) {
 		t.Fatalf("job ended %s (delivered %v closed %v), want delivered", got.State, got.DeliveredAt, got.ClosedAt)
 	}
 	row := h.get(t, j.ID)
-	if row.State != store.StateDelivered || row.ViggleJobID == "" || row.Delivery != "test" || row.VideoSize != 64<<10 {
+	if row.State != store.StateDelivered || row.ViggleJobID == "" || row.Delivery != testDelivery || row.VideoSize != 64<<10 {
 		t.Fatalf("row = %s viggle=%q delivery=%q size=%d", row.State, row.ViggleJobID, row.Delivery, row.VideoSize)
 	}
 	done := h.rec.wait(t, "done", j.ID, nil)
@@ -658,7 +658,44 @@ func TestOwnerNotToldGivesUpAfterTheWindow(t *testing.T) {
 	}
 	h.clock.Advance(2 * time.Hour)
 	row := h.waitRow(t, seeded.ID, "closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
-	if row.Delivery != "owner not told" {
-		t.Fatalf("closed with delivery %q, want \"owner not told\"", row.Delivery)
+	if row.Delivery != (store.Delivery{Note: store.NoteOwnerNotTold}) {
+		t.Fatalf("closed with delivery %+v, want the note \"owner not told\"", row.Delivery)
+	}
+}
+
+// TestAcknowledgedRecordsAndSchedules: Acknowledged records the acknowledgement with the engine's clock
+// and schedules the job in one call; before Start it only records (no error), and Start sends it.
+func TestAcknowledgedRecordsAndSchedules(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	e := h.engine(t, func(o *jobs.Options) {
+		o.Origin, o.RequireAck, o.AckGrace = store.OriginDiscord, true, time.Minute
+		o.LeaseTTL = time.Hour // the rescuer cannot be what starts a job within waitState's 20 s
+	})
+	early, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g", InteractionID: "i-ack-early", Request: request(t, "scene_ok", "a=b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Acknowledged(t.Context(), early.ID); err != nil {
+		t.Fatalf("Acknowledged before Start = %v, want nil", err)
+	}
+	if row := h.get(t, early.ID); !row.AcknowledgedAt.Equal(h.clock.Now()) || row.LeaseOwner != "" {
+		t.Fatalf("before Start: acknowledged_at %v (want %v), lease %q (want none)", row.AcknowledgedAt, h.clock.Now(), row.LeaseOwner)
+	}
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	h.waitState(t, early.ID, store.StateDelivered)
+
+	late, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g", InteractionID: "i-ack-late", Request: request(t, "scene_ok", "a=b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Acknowledged(t.Context(), late.ID); err != nil {
+		t.Fatalf("Acknowledged = %v", err)
+	}
+	h.waitState(t, late.ID, store.StateDelivered)
+	if err := e.Acknowledged(t.Context(), "nosuchjob"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Acknowledged(unknown) = %v, want ErrNotFound", err)
 	}
 }

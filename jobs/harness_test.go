@@ -26,7 +26,7 @@ func newClock() *testkit.Clock {
 
 // event is one call of the recording notifier.
 type event struct {
-	Kind string // progress, done, failed, cancelled, interrupted
+	Kind string // progress, done, failed, cancelled, interrupted, followup, forget
 	Job  store.Job
 	Data []byte // done: the video's bytes
 	Mask []byte
@@ -35,11 +35,12 @@ type event struct {
 
 // recorder is a Notifier that records every call and lets tests wait for one.
 type recorder struct {
-	mu      sync.Mutex
-	events  []event
-	changed chan struct{}
-	doneErr error // returned by Done when set
-	tellErr error // returned by Failed, Cancelled and Interrupted when set (the call is still recorded)
+	mu        sync.Mutex
+	events    []event
+	changed   chan struct{}
+	doneErr   error // returned by Done when set
+	tellErr   error // returned by Failed, Cancelled and Interrupted when set (the call is still recorded)
+	followErr error // returned by FollowUp when set (the call is still recorded)
 }
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
@@ -57,45 +58,59 @@ func (r *recorder) Progress(_ context.Context, j store.Job) error {
 	return nil
 }
 
-func (r *recorder) Done(_ context.Context, j store.Job, v jobs.Video) (string, error) {
+func (r *recorder) Done(_ context.Context, j store.Job, v jobs.Video) (store.Delivery, error) {
 	r.mu.Lock()
 	err := r.doneErr
 	r.mu.Unlock()
 	if err != nil {
-		return "", err
+		return store.Delivery{}, err
 	}
 	e := event{Kind: "done", Job: j, V: v}
 	if v.File != "" {
 		b, err := os.ReadFile(v.File)
 		if err != nil {
-			return "", err
+			return store.Delivery{}, err
 		}
 		e.Data = b
 	}
 	if v.MaskFile != "" {
 		b, err := os.ReadFile(v.MaskFile)
 		if err != nil {
-			return "", err
+			return store.Delivery{}, err
 		}
 		e.Mask = b
 	}
 	r.add(e)
-	return "test", nil
+	return testDelivery, nil
 }
 
-func (r *recorder) Failed(_ context.Context, j store.Job) error {
+// testDelivery is what the recorder says it delivered.
+var testDelivery = store.Delivery{Where: store.WhereMessage, MessageID: "test"}
+
+func (r *recorder) Failed(_ context.Context, j store.Job) (store.Delivery, error) {
 	r.add(event{Kind: "failed", Job: j})
-	return r.tellError()
+	return testDelivery, r.tellError()
 }
 
-func (r *recorder) Cancelled(_ context.Context, j store.Job) error {
+func (r *recorder) Cancelled(_ context.Context, j store.Job) (store.Delivery, error) {
 	r.add(event{Kind: "cancelled", Job: j})
-	return r.tellError()
+	return testDelivery, r.tellError()
 }
 
-func (r *recorder) Interrupted(_ context.Context, j store.Job) error {
+func (r *recorder) Interrupted(_ context.Context, j store.Job) (store.Delivery, error) {
 	r.add(event{Kind: "interrupted", Job: j})
-	return r.tellError()
+	return testDelivery, r.tellError()
+}
+
+func (r *recorder) FollowUp(_ context.Context, j store.Job) error {
+	r.add(event{Kind: "followup", Job: j})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.followErr
+}
+
+func (r *recorder) Forget(id string) {
+	r.add(event{Kind: "forget", Job: store.Job{ID: id}})
 }
 
 func (r *recorder) tellError() error {

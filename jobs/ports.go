@@ -15,6 +15,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (*store.Job, error)
 	Claim(ctx context.Context, id, owner string, now, until time.Time, takeover string) (*store.Job, error)
 	Release(ctx context.Context, id, owner string) error
+	Acknowledge(ctx context.Context, id string, at time.Time) error
 	Update(ctx context.Context, j *store.Job, from store.State) error
 	RequestCancel(ctx context.Context, id, userID string, at time.Time) (*store.Job, error)
 	Unfinished(ctx context.Context, origin store.Origin) ([]*store.Job, error)
@@ -44,18 +45,27 @@ type Video struct {
 }
 
 // Notifier carries results to the job's owner. Every method may be called again for the same job after a
-// crash (the engine records a delivery only after the method returned nil), so implementations must be
+// crash (the engine records a delivery only after the method returned), so implementations must be
 // safe to repeat. Methods receive a copy of the job; they must not keep it.
 type Notifier interface {
 	// Progress reports a change of state, percent or stage. Best effort: errors are logged.
 	Progress(ctx context.Context, j store.Job) error
-	// Done delivers the finished video. The returned record says how (stored in the job row).
-	Done(ctx context.Context, j store.Job, v Video) (record string, err error)
+	// Done delivers the finished video. The returned record says where (stored in the job row).
+	Done(ctx context.Context, j store.Job, v Video) (store.Delivery, error)
 	// Failed tells the owner that Viggle refused or failed the render (j.ErrorCode, j.ErrorMessage).
-	Failed(ctx context.Context, j store.Job) error
+	Failed(ctx context.Context, j store.Job) (store.Delivery, error)
 	// Cancelled tells the owner that the render was cancelled.
-	Cancelled(ctx context.Context, j store.Job) error
+	Cancelled(ctx context.Context, j store.Job) (store.Delivery, error)
 	// Interrupted tells the owner that the submission was interrupted: the render may have reached Viggle
 	// (and may have used credits) and was not resubmitted.
-	Interrupted(ctx context.Context, j store.Job) error
+	Interrupted(ctx context.Context, j store.Job) (store.Delivery, error)
+	// FollowUp is called once after a delivery (or telling the owner) was recorded, with the recorded job:
+	// the notifier may tell the owner again where the result is (Discord: a follow-up that mentions
+	// them). It returns nil when it sent nothing because nothing is needed. Repeated only after a crash
+	// between sending and recording it.
+	FollowUp(ctx context.Context, j store.Job) error
+	// Forget says the engine no longer works on the job in this process (it ended, or its lease was
+	// released or lost): the notifier drops whatever it keeps for it. Called once per job per process,
+	// never concurrently with another method for that job.
+	Forget(jobID string)
 }

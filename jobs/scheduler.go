@@ -148,6 +148,22 @@ func (e *Engine) Resume(ctx context.Context) error {
 	return nil
 }
 
+// Acknowledged records that the job's request was acknowledged (its owner saw the answer) and schedules
+// it, in one call. Before Start only the record is made: Start resumes the job (logged at info, not an
+// error for the caller).
+func (e *Engine) Acknowledged(ctx context.Context, id string) error {
+	if err := e.store.Acknowledge(ctx, id, e.opts.Now()); err != nil {
+		return fmt.Errorf("jobs: record the acknowledgement of %s: %w", id, err)
+	}
+	switch err := e.Enqueue(ctx, id); {
+	case errors.Is(err, ErrNotStarted):
+		e.log.Info("job acknowledged before the engine started; it starts with the engine", "job", id)
+	case err != nil:
+		return fmt.Errorf("jobs: schedule acknowledged job %s: %w", id, err)
+	}
+	return nil
+}
+
 // Enqueue takes the job's lease and schedules its next step now. A job already scheduled here is
 // woken instead.
 func (e *Engine) Enqueue(ctx context.Context, id string) error {

@@ -262,14 +262,17 @@ func (e *Engine) endDurable(ctx context.Context, j *store.Job, to store.State, c
 
 // tell informs the owner of a failed, cancelled or interrupted job, then closes it.
 func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
-	var err error
+	var (
+		d   store.Delivery
+		err error
+	)
 	switch j.State {
 	case store.StateFailed:
-		err = e.notifier.Failed(ctx, *j)
+		d, err = e.notifier.Failed(ctx, *j)
 	case store.StateCancelled:
-		err = e.notifier.Cancelled(ctx, *j)
+		d, err = e.notifier.Cancelled(ctx, *j)
 	case store.StateInterrupted:
-		err = e.notifier.Interrupted(ctx, *j)
+		d, err = e.notifier.Interrupted(ctx, *j)
 	}
 	from := j.State
 	if err != nil {
@@ -284,9 +287,9 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
 		}
 		e.log.Error("could not tell the owner; giving up", "job", j.ID, "state", j.State, "err", err)
-		j.Delivery = "owner not told"
+		j.Delivery = store.Delivery{Note: store.NoteOwnerNotTold}
 	} else {
-		j.Delivery = "told"
+		j.Delivery = d
 	}
 	j.ClosedAt = e.opts.Now()
 	if err := e.save(ctx, j, from); err != nil {
@@ -470,7 +473,7 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 	if err := e.save(dctx, j, store.StateDelivering); err != nil {
 		return 0, false, err
 	}
-	e.log.Info("delivered", "job", j.ID, "how", record)
+	e.log.Info("delivered", "job", j.ID, "how", record.String())
 	return 0, true, nil
 }
 

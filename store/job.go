@@ -114,7 +114,8 @@ type Job struct {
 
 	CreatedAt, AcknowledgedAt, SubmittedAt, CompletedAt, DeliveredAt, ClosedAt, UpdatedAt time.Time
 
-	Delivery          string // a record of how the video was delivered
+	Delivery          Delivery  // how the result (or the outcome) reached the owner
+	FollowedUpAt      time.Time // when the follow-up step after the delivery was done (zero: not yet)
 	Attempts          int
 	PollFailures      int
 	CancelRequestedAt time.Time

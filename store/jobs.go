@@ -18,7 +18,7 @@ const jobColumns = `id, origin, owner_id, guild_id, channel_id, interaction_id, 
 	viggle_job_id, state, viggle_status, progress, stage, video_url, mask_url, video_size, mask_size,
 	error_code, error_message, created_at, acknowledged_at, submitted_at, completed_at, delivered_at,
 	closed_at, updated_at, delivery, attempts, poll_failures, cancel_requested_at, cancel_requested_by,
-	lease_owner, lease_expires_at, retry_of`
+	lease_owner, lease_expires_at, retry_of, followed_up_at`
 
 // pairJSON is one element of the mapping column.
 type pairJSON struct {
@@ -95,7 +95,8 @@ func scanJob(s scanner) (*Job, error) {
 	var (
 		j                                                  Job
 		interactionID, viggleJobID, retryOf                sql.NullString
-		mapping                                            string
+		mapping, delivery                                  string
+		followedUp                                         sql.NullInt64
 		tokenExp, created, acked, submitted, completed     sql.NullInt64
 		delivered, closed, updated, cancelAt, leaseExpires sql.NullInt64
 	)
@@ -106,8 +107,8 @@ func scanJob(s scanner) (*Job, error) {
 		&viggleJobID, &j.State, &j.ViggleStatus, &j.Progress, &j.Stage, &j.VideoURL, &j.MaskURL,
 		&j.VideoSize, &j.MaskSize, &j.ErrorCode, &j.ErrorMessage,
 		&created, &acked, &submitted, &completed, &delivered, &closed, &updated,
-		&j.Delivery, &j.Attempts, &j.PollFailures, &cancelAt, &j.CancelRequestedBy,
-		&j.LeaseOwner, &leaseExpires, &retryOf,
+		&delivery, &j.Attempts, &j.PollFailures, &cancelAt, &j.CancelRequestedBy,
+		&j.LeaseOwner, &leaseExpires, &retryOf, &followedUp,
 	)
 	if err != nil {
 		return nil, err
@@ -128,6 +129,8 @@ func scanJob(s scanner) (*Job, error) {
 	j.UpdatedAt = fromMillis(updated)
 	j.CancelRequestedAt = fromMillis(cancelAt)
 	j.LeaseExpiresAt = fromMillis(leaseExpires)
+	j.FollowedUpAt = fromMillis(followedUp)
+	j.Delivery = ParseDelivery(delivery)
 	return &j, nil
 }
 
@@ -166,8 +169,8 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		j.VideoSize, j.MaskSize, j.ErrorCode, j.ErrorMessage,
 		millis(j.CreatedAt), millis(j.AcknowledgedAt), millis(j.SubmittedAt), millis(j.CompletedAt),
 		millis(j.DeliveredAt), millis(j.ClosedAt), millis(j.UpdatedAt),
-		j.Delivery, j.Attempts, j.PollFailures, millis(j.CancelRequestedAt), j.CancelRequestedBy,
-		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt), nullString(j.RetryOf),
+		j.Delivery.encode(), j.Attempts, j.PollFailures, millis(j.CancelRequestedAt), j.CancelRequestedBy,
+		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt), nullString(j.RetryOf), millis(j.FollowedUpAt),
 	}, done: make(chan error, 1)}
 	if err := db.insertGrouped(ctx, req); err != nil {
 		if isUnique(err) {
@@ -199,7 +202,7 @@ func (req *insertReq) wait(ctx context.Context) error {
 
 const insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (
 		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertGrouped commits req together with every other insert waiting at the same time (group commit):
 // one transaction and one fsync for a burst of /render commands instead of one each; a duplicate fails
@@ -354,7 +357,7 @@ func (db *DB) Release(ctx context.Context, id, owner string) error {
 
 // Update writes the engine-owned columns of j (state, viggle_job_id, viggle_status, progress,
 // stage, video and mask URLs and sizes, error code and message, the acknowledged/submitted/
-// completed/delivered/closed times, delivery, attempts, poll_failures, lease_expires_at, and
+// completed/delivered/closed/followed-up times, delivery, attempts, poll_failures, lease_expires_at, and
 // updated_at = now) in one conditional statement that matches only while the row is still in
 // state from and leased by j.LeaseOwner. It returns ErrBadTransition when from → j.State is not
 // allowed and ErrConflict when the row no longer matches (or does not exist).
@@ -379,14 +382,14 @@ func (db *DB) Update(ctx context.Context, j *Job, from State) error {
 			video_url = ?, mask_url = ?, video_size = ?, mask_size = ?, error_code = ?, error_message = ?,
 			acknowledged_at = COALESCE(acknowledged_at, ?), submitted_at = ?, completed_at = ?,
 			delivered_at = ?, closed_at = ?, delivery = ?, attempts = ?, poll_failures = ?,
-			lease_expires_at = ?, updated_at = ?
+			lease_expires_at = ?, followed_up_at = ?, updated_at = ?
 		WHERE id = ? AND state = ? AND lease_owner = ?
 		RETURNING acknowledged_at, cancel_requested_at, cancel_requested_by, updated_at`,
 		j.State, nullString(j.ViggleJobID), j.ViggleStatus, j.Progress, j.Stage,
 		j.VideoURL, j.MaskURL, j.VideoSize, j.MaskSize, j.ErrorCode, j.ErrorMessage,
 		millis(j.AcknowledgedAt), millis(j.SubmittedAt), millis(j.CompletedAt),
-		millis(j.DeliveredAt), millis(j.ClosedAt), j.Delivery, j.Attempts, j.PollFailures,
-		millisOrZero(j.LeaseExpiresAt), now,
+		millis(j.DeliveredAt), millis(j.ClosedAt), j.Delivery.encode(), j.Attempts, j.PollFailures,
+		millisOrZero(j.LeaseExpiresAt), millis(j.FollowedUpAt), now,
 		j.ID, from, j.LeaseOwner,
 	).Scan(&acked, &cancelAt, &cancelBy, &updated)
 	switch {

@@ -59,21 +59,21 @@ func (n *Notifier) Progress(_ context.Context, j store.Job) error {
 
 // Done writes the video (and a transparent render's mask) to the job's target; the file appears
 // complete or not at all.
-func (n *Notifier) Done(_ context.Context, j store.Job, v jobs.Video) (string, error) {
+func (n *Notifier) Done(_ context.Context, j store.Job, v jobs.Video) (store.Delivery, error) {
 	if v.File == "" {
 		if v.DownloadErr != nil {
-			return "", fmt.Errorf("download the video: %w", v.DownloadErr)
+			return store.Delivery{}, fmt.Errorf("download the video: %w", v.DownloadErr)
 		}
-		return "", errors.New("the video is larger than the download limit")
+		return store.Delivery{}, errors.New("the video is larger than the download limit")
 	}
 	if err := copyFileAtomic(v.File, j.Target); err != nil {
-		return "", err
+		return store.Delivery{}, err
 	}
 	wrote := []string{j.Target}
 	if v.MaskFile != "" {
 		mask := MaskPath(j.Target)
 		if err := copyFileAtomic(v.MaskFile, mask); err != nil {
-			return "", err
+			return store.Delivery{}, err
 		}
 		wrote = append(wrote, mask)
 	}
@@ -82,14 +82,33 @@ func (n *Notifier) Done(_ context.Context, j store.Job, v jobs.Video) (string, e
 	for _, f := range wrote {
 		fmt.Fprintf(n.out, "wrote %s\n", f)
 	}
-	return "file:" + strings.Join(wrote, ","), nil
+	return store.Delivery{Where: store.WhereFile}, nil
 }
 
 // Failed, Cancelled and Interrupted print nothing: the render command prints the outcome once the
 // engine returns, with the exit code.
-func (n *Notifier) Failed(context.Context, store.Job) error      { return nil }
-func (n *Notifier) Cancelled(context.Context, store.Job) error   { return nil }
-func (n *Notifier) Interrupted(context.Context, store.Job) error { return nil }
+func (n *Notifier) Failed(context.Context, store.Job) (store.Delivery, error) {
+	return printed, nil
+}
+func (n *Notifier) Cancelled(context.Context, store.Job) (store.Delivery, error) {
+	return printed, nil
+}
+func (n *Notifier) Interrupted(context.Context, store.Job) (store.Delivery, error) {
+	return printed, nil
+}
+
+// printed records an outcome that the render command prints.
+var printed = store.Delivery{Note: "printed by the render command"}
+
+// FollowUp sends nothing: the terminal's user is watching.
+func (n *Notifier) FollowUp(context.Context, store.Job) error { return nil }
+
+// Forget drops the job's last printed line.
+func (n *Notifier) Forget(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.last, id)
+}
 
 // MaskPath returns where the mask of a transparent render goes: out.mp4 → out-mask.mp4.
 func MaskPath(target string) string {
