@@ -142,8 +142,8 @@ func (s *Server) applyMessageLocked(m *message, in map[string]json.RawMessage, f
 		var c string
 		if !isNull(raw) && json.Unmarshal(raw, &c) != nil {
 			errs = append(errs, ferr(sub(o.path, "content"), "BASE_TYPE_STRING", "Must be a string."))
-		} else if utf8.RuneCountInString(c) > 2000 {
-			errs = append(errs, ferr(sub(o.path, "content"), "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."))
+		} else if utf8.RuneCountInString(c) > maxContent {
+			errs = append(errs, tooLong(sub(o.path, "content"), maxContent))
 		} else {
 			n.Content = c
 		}

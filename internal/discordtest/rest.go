@@ -692,17 +692,15 @@ func validateChoices(raw json.RawMessage) []fieldErr {
 	if errs != nil {
 		return errs
 	}
-	if len(list) > 25 {
-		errs = append(errs, ferr(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."))
-	}
+	errs = append(errs, tooMany(path, len(list), maxChoices)...)
 	for i, it := range list {
 		c, _ := it.(map[string]any)
 		p := sub(path, strconv.Itoa(i))
-		errs = append(errs, bounded(sub(p, "name"), c["name"], 1, 100)...)
+		errs = append(errs, lengthIn(sub(p, "name"), c["name"], 1, maxChoiceText)...)
 		if c["value"] == nil {
 			errs = append(errs, ferr(sub(p, "value"), "BASE_TYPE_REQUIRED", "This field is required"))
 		}
-		errs = append(errs, maxLen(sub(p, "value"), c["value"], 100)...)
+		errs = append(errs, maxLen(sub(p, "value"), c["value"], maxChoiceText)...)
 	}
 	return errs
 }

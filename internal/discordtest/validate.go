@@ -21,6 +21,62 @@ func maxLen(path []string, v any, n int) []fieldErr {
 	return nil
 }
 
+// Discord's limits on what a message may carry, counted in Unicode code points
+// (https://discord.com/developers/docs/resources/message#embed-object-embed-limits,
+// …/interactions/message-components, …/interactions/receiving-and-responding).
+const (
+	maxContent          = 2000
+	maxEmbeds           = 10
+	maxEmbedTitle       = 256
+	maxEmbedDescription = 4096
+	maxEmbedFields      = 25
+	maxFieldName        = 256
+	maxFieldValue       = 1024
+	maxFooterText       = 2048
+	maxAuthorName       = 256
+	maxEmbedTotal       = 6000
+	maxActionRows       = 5
+	maxRowComponents    = 5
+	maxButtonLabel      = 80
+	maxCustomID         = 100
+	maxSelectOptions    = 25
+	maxOptionText       = 100 // select option label, value and description
+	maxPlaceholder      = 150
+	maxChoices          = 25
+	maxChoiceText       = 100 // autocomplete choice name and string value
+)
+
+// tooLong is Discord's error for a string or a list over its maximum length.
+func tooLong(path []string, n int) fieldErr {
+	return ferr(path, "BASE_TYPE_MAX_LENGTH", "Must be %d or fewer in length.", n)
+}
+
+// tooMany refuses a list of more than hi entries.
+func tooMany(path []string, n, hi int) []fieldErr {
+	if n > hi {
+		return []fieldErr{tooLong(path, hi)}
+	}
+	return nil
+}
+
+// lengthIn checks a required string of lo to hi code points: a missing one is
+// required, a short one has a bad length, a long one is over the maximum
+// length (the error a message over a limit gets).
+func lengthIn(path []string, v any, lo, hi int) []fieldErr {
+	s, ok := v.(string)
+	if !ok {
+		return []fieldErr{ferr(path, "BASE_TYPE_REQUIRED", "This field is required")}
+	}
+	n := utf8.RuneCountInString(s)
+	if n > hi {
+		return []fieldErr{tooLong(path, hi)}
+	}
+	if n < lo {
+		return []fieldErr{ferr(path, "BASE_TYPE_BAD_LENGTH", "Must be between %d and %d in length.", lo, hi)}
+	}
+	return nil
+}
+
 func bounded(path []string, v any, lo, hi int) []fieldErr {
 	s, ok := v.(string)
 	if !ok {
@@ -34,10 +90,7 @@ func bounded(path []string, v any, lo, hi int) []fieldErr {
 
 // validateEmbeds applies Discord's embed limits.
 func validateEmbeds(list []any, path []string) []fieldErr {
-	var errs []fieldErr
-	if len(list) > 10 {
-		errs = append(errs, ferr(path, "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length."))
-	}
+	errs := tooMany(path, len(list), maxEmbeds)
 	total := 0
 	for i, it := range list {
 		p := sub(path, strconv.Itoa(i))
@@ -46,32 +99,30 @@ func validateEmbeds(list []any, path []string) []fieldErr {
 			errs = append(errs, ferr(p, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"))
 			continue
 		}
-		errs = append(errs, maxLen(sub(p, "title"), e["title"], 256)...)
-		errs = append(errs, maxLen(sub(p, "description"), e["description"], 4096)...)
+		errs = append(errs, maxLen(sub(p, "title"), e["title"], maxEmbedTitle)...)
+		errs = append(errs, maxLen(sub(p, "description"), e["description"], maxEmbedDescription)...)
 		total += runeLen(e["title"]) + runeLen(e["description"])
 		if f, ok := e["footer"].(map[string]any); ok {
-			errs = append(errs, maxLen(sub(p, "footer", "text"), f["text"], 2048)...)
+			errs = append(errs, maxLen(sub(p, "footer", "text"), f["text"], maxFooterText)...)
 			total += runeLen(f["text"])
 		}
 		if a, ok := e["author"].(map[string]any); ok {
-			errs = append(errs, maxLen(sub(p, "author", "name"), a["name"], 256)...)
+			errs = append(errs, maxLen(sub(p, "author", "name"), a["name"], maxAuthorName)...)
 			total += runeLen(a["name"])
 		}
 		if fields, ok := e["fields"].([]any); ok {
-			if len(fields) > 25 {
-				errs = append(errs, ferr(sub(p, "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."))
-			}
+			errs = append(errs, tooMany(sub(p, "fields"), len(fields), maxEmbedFields)...)
 			for j, fi := range fields {
 				fm, _ := fi.(map[string]any)
 				fp := sub(p, "fields", strconv.Itoa(j))
-				errs = append(errs, bounded(sub(fp, "name"), fm["name"], 1, 256)...)
-				errs = append(errs, bounded(sub(fp, "value"), fm["value"], 1, 1024)...)
+				errs = append(errs, lengthIn(sub(fp, "name"), fm["name"], 1, maxFieldName)...)
+				errs = append(errs, lengthIn(sub(fp, "value"), fm["value"], 1, maxFieldValue)...)
 				total += runeLen(fm["name"]) + runeLen(fm["value"])
 			}
 		}
 	}
-	if total > 6000 {
-		errs = append(errs, ferr(path, "MESSAGE_EMBEDS_LENGTH_EXCEEDED", "Embed size exceeds maximum size of 6000"))
+	if total > maxEmbedTotal {
+		errs = append(errs, ferr(path, "BASE_TYPE_MAX_LENGTH", "Embed size exceeds maximum size of %d", maxEmbedTotal))
 	}
 	return errs
 }
@@ -91,7 +142,7 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 			}
 			return
 		}
-		errs = append(errs, bounded(sub(p, "custom_id"), id, 1, 100)...)
+		errs = append(errs, lengthIn(sub(p, "custom_id"), id, 1, maxCustomID)...)
 		if seen[id] {
 			errs = append(errs, ferr(sub(p, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated"))
 		}
@@ -115,7 +166,26 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 		default:
 			errs = append(errs, ferr(sub(p, "style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}."))
 		}
-		errs = append(errs, maxLen(sub(p, "label"), c["label"], 80)...)
+		errs = append(errs, maxLen(sub(p, "label"), c["label"], maxButtonLabel)...)
+	}
+	checkSelect := func(p []string, c map[string]any) {
+		errs = append(errs, maxLen(sub(p, "placeholder"), c["placeholder"], maxPlaceholder)...)
+		if int(num(c["type"])) != 3 {
+			return
+		}
+		opts, _ := c["options"].([]any)
+		if len(opts) > maxSelectOptions {
+			errs = append(errs, tooLong(sub(p, "options"), maxSelectOptions))
+		} else if len(opts) < 1 {
+			errs = append(errs, ferr(sub(p, "options"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and %d in length.", maxSelectOptions))
+		}
+		for k, o := range opts {
+			om, _ := o.(map[string]any)
+			op := sub(p, "options", strconv.Itoa(k))
+			errs = append(errs, lengthIn(sub(op, "label"), om["label"], 1, maxOptionText)...)
+			errs = append(errs, lengthIn(sub(op, "value"), om["value"], 1, maxOptionText)...)
+			errs = append(errs, maxLen(sub(op, "description"), om["description"], maxOptionText)...)
+		}
 	}
 	if v2 {
 		var walk func([]any, []string)
@@ -131,6 +201,7 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 					checkButton(cp, c)
 				case 3, 5, 6, 7, 8:
 					checkID(cp, c, true)
+					checkSelect(cp, c)
 				}
 				if kids, ok := c["components"].([]any); ok {
 					walk(kids, sub(cp, "components"))
@@ -143,9 +214,7 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 		walk(list, path)
 		return errs
 	}
-	if len(list) > 5 {
-		errs = append(errs, ferr(path, "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."))
-	}
+	errs = append(errs, tooMany(path, len(list), maxActionRows)...)
 	for i, it := range list {
 		p := sub(path, strconv.Itoa(i))
 		row, ok := it.(map[string]any)
@@ -158,8 +227,10 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 			continue
 		}
 		kids, _ := row["components"].([]any)
-		if len(kids) < 1 || len(kids) > 5 {
-			errs = append(errs, ferr(sub(p, "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."))
+		if len(kids) > maxRowComponents {
+			errs = append(errs, tooLong(sub(p, "components"), maxRowComponents))
+		} else if len(kids) < 1 {
+			errs = append(errs, ferr(sub(p, "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and %d in length.", maxRowComponents))
 		}
 		for j, k := range kids {
 			kp := sub(p, "components", strconv.Itoa(j))
@@ -168,7 +239,7 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 				errs = append(errs, ferr(kp, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"))
 				continue
 			}
-			switch t := int(num(c["type"])); t {
+			switch int(num(c["type"])) {
 			case 2:
 				checkButton(kp, c)
 			case 3, 5, 6, 7, 8:
@@ -176,12 +247,7 @@ func validateComponents(list []any, path []string, v2 bool) []fieldErr {
 				if len(kids) > 1 {
 					errs = append(errs, ferr(sub(p, "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width"))
 				}
-				if t == 3 {
-					opts, _ := c["options"].([]any)
-					if len(opts) < 1 || len(opts) > 25 {
-						errs = append(errs, ferr(sub(kp, "options"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length."))
-					}
-				}
+				checkSelect(kp, c)
 			default:
 				errs = append(errs, ferr(sub(kp, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8)."))
 			}
