@@ -84,7 +84,7 @@ func crashChild() int {
 	}
 	point := os.Getenv("CRASH_POINT")
 	e, err := jobs.New(db, vc, fileNotifier{os.Getenv("CRASH_LOG")}, jobs.Options{
-		Origin:       store.OriginTerminal,
+		Origin:       store.OriginDiscord, // the origin with a follow-up step
 		PollInterval: 5 * time.Millisecond,
 		WorkDir:      os.Getenv("CRASH_WORK"),
 		Hook: func(p string, j *store.Job) {
@@ -169,21 +169,24 @@ func TestCrashRecovery(t *testing.T) {
 		posts       int
 		deliveries  int
 		interrupted int
+		followUps   int
 	}{
-		{jobs.PointSubmitting, store.StateSubmitting, store.StateInterrupted, 0, 0, 1},
-		{jobs.PointPosted, store.StateSubmitting, store.StateInterrupted, 1, 0, 1},
-		{jobs.PointPolled, store.StateRunning, store.StateDelivered, 1, 1, 0},
-		{jobs.PointDelivering, store.StateDelivering, store.StateDelivered, 1, 1, 0},
+		{jobs.PointSubmitting, store.StateSubmitting, store.StateInterrupted, 0, 0, 1, 1},
+		{jobs.PointPosted, store.StateSubmitting, store.StateInterrupted, 1, 0, 1, 1},
+		{jobs.PointPolled, store.StateRunning, store.StateDelivered, 1, 1, 0, 1},
+		{jobs.PointDelivering, store.StateDelivering, store.StateDelivered, 1, 1, 0, 1},
 		// Killed after the Notifier returned but before the delivery was recorded: the same delivery is
-		// made again (never skipped); Discord's deliveries make that repeat harmless.
-		{jobs.PointDelivered, store.StateDelivering, store.StateDelivered, 1, 2, 0},
+		// made again (never skipped); Discord's deliveries make that repeat harmless. One follow-up.
+		{jobs.PointDelivered, store.StateDelivering, store.StateDelivered, 1, 2, 0, 1},
+		// Killed after the delivery was recorded, before the follow-up: no second delivery.
+		{jobs.PointFollowUp, store.StateDelivered, store.StateDelivered, 1, 1, 0, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.point, func(t *testing.T) {
 			t.Parallel()
 			const size = 200 << 10
 			h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 4, VideoSize: size}})
-			e := h.engine(t)
+			e := h.engine(t, discordOrigin)
 			j := h.create(t, e, request(t, "scene_ok", "person_a=char_x"))
 			logPath := t.TempDir() + "/deliveries.log"
 
@@ -209,13 +212,15 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			log, _ := os.ReadFile(logPath)
 			lines := strings.Split(strings.TrimSpace(string(log)), "\n")
-			var done, interrupted int
+			var done, interrupted, followUps int
 			for _, l := range lines {
 				switch {
 				case l == fmt.Sprintf("done %s %d", j.ID, size):
 					done++
 				case l == "interrupted "+j.ID:
 					interrupted++
+				case l == "followup "+j.ID:
+					followUps++
 				case l != "":
 					t.Errorf("unexpected outcome line %q", l)
 				}
@@ -223,9 +228,12 @@ func TestCrashRecovery(t *testing.T) {
 			if done != tc.deliveries || interrupted != tc.interrupted {
 				t.Errorf("delivered %d times and told interrupted %d times, want %d and %d", done, interrupted, tc.deliveries, tc.interrupted)
 			}
+			if followUps != tc.followUps {
+				t.Errorf("%d follow-ups, want %d", followUps, tc.followUps)
+			}
 			row := h.get(t, j.ID)
-			if row.ClosedAt.IsZero() || row.LeaseOwner != "" {
-				t.Errorf("final row: closed %v lease %q", row.ClosedAt, row.LeaseOwner)
+			if row.ClosedAt.IsZero() || row.FollowedUpAt.IsZero() || row.LeaseOwner != "" {
+				t.Errorf("final row: closed %v followed up %v lease %q", row.ClosedAt, row.FollowedUpAt, row.LeaseOwner)
 			}
 		})
 	}

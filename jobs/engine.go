@@ -10,6 +10,9 @@
 //	    a job found in submitting after a crash is never resubmitted: it becomes interrupted;
 //	  - polls and downloads are safe to repeat, so after a crash they simply start again;
 //	  - a delivery is recorded only after the Notifier returned, so a crash repeats it rather than skip it;
+//	  - after the delivery (or telling the owner of a failure) is recorded, one more step calls the
+//	    Notifier's FollowUp and records it with closed_at, so that a crash repeats the follow-up but never
+//	    the delivery (terminal jobs, and jobs whose owner could not be told, close at once);
 //	  - one process works on a job at a time (a lease in the row), and each process only resumes jobs of
 //	    its own origin (the bot its Discord jobs, `render --resume` its terminal jobs).
 package jobs
@@ -83,6 +86,7 @@ const (
 	PointPolled     = "polled"     // a status poll was saved
 	PointDelivering = "delivering" // the video is downloaded; the Notifier has not been called
 	PointDelivered  = "delivered"  // the Notifier returned; the delivery is not recorded yet
+	PointFollowUp   = "followup"   // the delivery is recorded; the Notifier's FollowUp is not called yet
 )
 
 // orDefault sets *p to def when it is zero or negative (an unset option).

@@ -43,17 +43,16 @@ func (e *Engine) advance(ctx context.Context, j *store.Job) (next time.Duration,
 		return e.poll(ctx, j)
 	case store.StateComplete, store.StateDelivering:
 		return e.deliver(ctx, j)
-	case store.StateFailed, store.StateCancelled, store.StateInterrupted:
-		return e.tell(ctx, j)
-	case store.StateDelivered, store.StateUndeliverable:
-		if j.ClosedAt.IsZero() {
-			from := j.State
-			j.ClosedAt = e.opts.Now()
-			if err := e.save(ctx, j, from); err != nil {
-				return 0, false, err
-			}
+	case store.StateFailed, store.StateCancelled, store.StateInterrupted, store.StateDelivered, store.StateUndeliverable:
+		switch {
+		case !j.ClosedAt.IsZero():
+			return 0, true, nil
+		case j.State == store.StateUndeliverable:
+			return e.close(ctx, j)
+		case j.DeliveredAt.IsZero() && j.State != store.StateDelivered:
+			return e.tell(ctx, j)
 		}
-		return 0, true, nil
+		return e.followUp(ctx, j)
 	}
 	return 0, false, fmt.Errorf("jobs: job %s: unknown state %q", j.ID, j.State)
 }
@@ -260,7 +259,7 @@ func (e *Engine) endDurable(ctx context.Context, j *store.Job, to store.State, c
 	return next, done, err
 }
 
-// tell informs the owner of a failed, cancelled or interrupted job, then closes it.
+// tell informs the owner of a failed, cancelled or interrupted job and records where (see recordDelivery).
 func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
 	var (
 		d   store.Delivery
@@ -287,12 +286,74 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
 		}
 		e.log.Error("could not tell the owner; giving up", "job", j.ID, "state", j.State, "err", err)
-		j.Delivery = store.Delivery{Note: store.NoteOwnerNotTold}
-	} else {
-		j.Delivery = d
+		d = store.Delivery{Note: store.NoteOwnerNotTold}
 	}
+	return e.recordDelivery(ctx, j, from, d)
+}
+
+// recordDelivery records how the owner was shown the result (or told the outcome) and, when a
+// follow-up is due, leaves the job open for the follow-up step; otherwise it closes the job.
+func (e *Engine) recordDelivery(ctx context.Context, j *store.Job, from store.State, d store.Delivery) (time.Duration, bool, error) {
+	now := e.opts.Now()
+	j.Delivery = d
+	if d.Where != store.WhereNone || j.State == store.StateDelivered {
+		j.DeliveredAt = now // for an outcome: when its owner was told
+	}
+	last := !e.wantsFollowUp(j)
+	if last {
+		j.ClosedAt = now
+	}
+	// Recorded even while shutting down: the owner has been shown it.
+	dctx, cancel := durable(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.save(dctx, j, from); err != nil {
+		return 0, false, err
+	}
+	return 0, last, nil
+}
+
+// wantsFollowUp reports whether the job's recorded delivery is followed by the FollowUp step: only
+// when something was shown to the owner, and never for the terminal (its user is watching).
+func (e *Engine) wantsFollowUp(j *store.Job) bool {
+	return j.Origin != store.OriginTerminal && j.Delivery.Where != store.WhereNone
+}
+
+// close closes a job that needs nothing more.
+func (e *Engine) close(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
 	j.ClosedAt = e.opts.Now()
-	if err := e.save(ctx, j, from); err != nil {
+	if err := e.save(ctx, j, j.State); err != nil {
+		return 0, false, err
+	}
+	return 0, true, nil
+}
+
+// followUp calls the Notifier's FollowUp once the delivery is recorded, then records it and closes the
+// job in one write. It is best effort: after MaxDeliveryAttempts failures the job is closed anyway.
+func (e *Engine) followUp(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	if !e.wantsFollowUp(j) {
+		return e.close(ctx, j)
+	}
+	e.hook(PointFollowUp, j)
+	if err := e.notifier.FollowUp(ctx, *j); err != nil {
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		n := e.streak(j.ID, 1)
+		if n < e.opts.MaxDeliveryAttempts {
+			e.log.Warn("follow-up failed; trying again", "job", j.ID, "attempt", n, "err", err)
+			return e.backoff(n), false, nil
+		}
+		e.log.Error("follow-up failed; closing the job without it", "job", j.ID, "attempts", n, "err", err)
+		e.streaks.Delete(j.ID)
+		return e.close(ctx, j)
+	}
+	e.streaks.Delete(j.ID)
+	now := e.opts.Now()
+	j.FollowedUpAt = now
+	j.ClosedAt = now
+	dctx, cancel := durable(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.save(dctx, j, j.State); err != nil {
 		return 0, false, err
 	}
 	return 0, true, nil
@@ -463,18 +524,13 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 		return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
 	}
 	e.hook(PointDelivered, j)
-	now := e.opts.Now()
 	j.State = store.StateDelivered
-	j.Delivery = record
-	j.DeliveredAt = now
-	j.ClosedAt = now
-	dctx, cancel := durable(ctx, 30*time.Second)
-	defer cancel()
-	if err := e.save(dctx, j, store.StateDelivering); err != nil {
+	next, done, err := e.recordDelivery(ctx, j, store.StateDelivering, record)
+	if err != nil {
 		return 0, false, err
 	}
 	e.log.Info("delivered", "job", j.ID, "how", record.String())
-	return 0, true, nil
+	return next, done, nil
 }
 
 // giveUp ends a job whose delivery kept failing.
