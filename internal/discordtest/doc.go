@@ -23,7 +23,8 @@
 // (a RoundTripper that rewrites https://discord.com), waits for the bot to
 // connect (WaitReady), plays a user with SendCommand or SendComponent, and
 // then waits for the outcome with WaitFor or Changed and inspects it with
-// Original, ChannelMessages, Callbacks and Requests.
+// Original, Followups, ChannelMessages, Callbacks and Requests (a message's
+// allowed_mentions: Message.Mentions, and whom it notifies: PingedUsers).
 //
 // The fake's clock (WithClock) drives snowflake timestamps, the 3 s
 // acknowledgement deadline and the 15 minute token lifetime, so tests can

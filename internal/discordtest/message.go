@@ -3,6 +3,8 @@ package discordtest
 import (
 	"encoding/json"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +43,8 @@ type Message struct {
 	InteractionID   string // set on interaction responses and follow-ups
 	WebhookID       string // the application id for interaction messages
 	Nonce           string
+	// AllowedMentions is the allowed_mentions object as last sent (nil when none was); see Mentions
+	// and PingedUsers.
 	AllowedMentions json.RawMessage
 	Edits           int // successful edits after creation
 	Deleted         bool
@@ -53,6 +57,42 @@ func (m Message) Ephemeral() bool { return m.Flags&FlagEphemeral != 0 }
 
 // Loading reports whether the message is a deferred response still "thinking".
 func (m Message) Loading() bool { return m.Flags&FlagLoading != 0 }
+
+// AllowedMentions is a message's decoded allowed_mentions: who it may notify.
+type AllowedMentions struct {
+	Parse       []string `json:"parse"` // "users", "roles", "everyone"
+	Users       []string `json:"users"`
+	Roles       []string `json:"roles"`
+	RepliedUser bool     `json:"replied_user"`
+}
+
+// Mentions decodes the allowed_mentions the message was last sent or edited with; ok is false when
+// none was given (Discord then notifies everyone the content mentions).
+func (m Message) Mentions() (am AllowedMentions, ok bool) {
+	if isNull(m.AllowedMentions) || json.Unmarshal(m.AllowedMentions, &am) != nil {
+		return AllowedMentions{}, false
+	}
+	return am, true
+}
+
+// userMention matches <@id> and <@!id> in content.
+var userMention = regexp.MustCompile(`<@!?([0-9]{1,20})>`)
+
+// PingedUsers returns the ids of the users the message notifies, in content order, each once: those
+// mentioned in its content as <@id>, as far as its allowed_mentions lets it (all of them without
+// allowed_mentions or with "users" in parse, else only those in users).
+func (m Message) PingedUsers() []string {
+	am, set := m.Mentions()
+	all := !set || slices.Contains(am.Parse, "users")
+	var out []string
+	for _, match := range userMention.FindAllStringSubmatch(m.Content, -1) {
+		id := match[1]
+		if (all || slices.Contains(am.Users, id)) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // Button is a button found in a message's components.
 type Button struct {

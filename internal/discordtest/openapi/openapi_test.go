@@ -66,6 +66,10 @@ func table() []request {
 		{name: "edit original", method: "PATCH", path: webhook + "/messages/@original", body: editOriginal},
 		{name: "edit original multipart", method: "PATCH", path: webhook + "/messages/@original", body: editOriginal, multipart: true, files: []string{"files[0]"}},
 		{name: "follow-up", method: "POST", path: webhook, body: `{"content": "hi", "flags": 64}`},
+		{name: "follow-up mentioning only the owner, wait", method: "POST", path: webhook + "?wait=true", body: `{
+			"content": "<@` + userID + `> your render is done: https://discord.com/channels/` + guildID + `/` + chanID + `/1",
+			"allowed_mentions": {"parse": [], "users": ["` + userID + `"]}}`},
+		{name: "ephemeral follow-up multipart", method: "POST", path: webhook, body: `{"content": "x", "flags": 64, "attachments": [{"id": "0", "filename": "a.mp4"}]}`, multipart: true, files: []string{"files[0]"}},
 		{name: "channel message with nonce", method: "POST", path: "/api/v9/channels/" + chanID + "/messages", body: `{
 			"content": "<@` + userID + `> your video is ready", "nonce": "vb-42-1", "enforce_nonce": true,
 			"allowed_mentions": {"parse": [], "users": ["` + userID + `"]}}`},
