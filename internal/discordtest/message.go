@@ -38,11 +38,11 @@ type Message struct {
 	Flags     int             // FlagEphemeral, FlagLoading ("thinking"), …
 	Embeds    json.RawMessage // JSON array as stored (type "rich" filled in)
 	// Components is the JSON array as stored (Discord's numeric "id"s filled in).
-	Components      json.RawMessage
-	Attachments     []File
-	InteractionID   string // set on interaction responses and follow-ups
-	WebhookID       string // the application id for interaction messages
-	Nonce           string
+	Components    json.RawMessage
+	Attachments   []File
+	InteractionID string // set on interaction responses and follow-ups
+	WebhookID     string // the application id for interaction messages
+	Nonce         string
 	// AllowedMentions is the allowed_mentions object as last sent (nil when none was); see Mentions
 	// and PingedUsers.
 	AllowedMentions json.RawMessage
