@@ -15,15 +15,34 @@ import (
 	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
-// Error codes the bot itself sets in a job's error_code (Viggle's own codes look like CS-…).
+// Error codes the engine itself sets in a job's error_code (Viggle's own codes look like CS-…). They say
+// what happened; package explain says it in words. error_message then holds a short fact, or nothing.
 const (
-	CodeTimeout  = "RENDER_TIMEOUT" // RENDER_TIMEOUT passed; the job was cancelled at Viggle
-	CodeNotSent  = "NOT_SENT"       // Viggle could not be reached; nothing was sent
-	CodeNotFound = "JOB_NOT_FOUND"  // Viggle answered 404 to several status polls in a row
+	// CodeTimeout: RENDER_TIMEOUT passed and the render was cancelled at Viggle. error_message: the
+	// timeout (a time.Duration string).
+	CodeTimeout = "RENDER_TIMEOUT"
+	// CodeTimeoutUnconfirmed: RENDER_TIMEOUT passed; the cancel sent to Viggle was not confirmed, so the
+	// render may still finish. error_message: the timeout.
+	CodeTimeoutUnconfirmed = "RENDER_TIMEOUT_UNCONFIRMED"
+	CodeNotSent            = "NOT_SENT"      // Viggle could not be reached; nothing was sent
+	CodeNotFound           = "JOB_NOT_FOUND" // Viggle answered 404 to several status polls in a row (error_message: NotFoundFact)
 	// CodeNotAcknowledged: the request was never acknowledged (Discord refused the late answer); the
 	// job was closed without a POST.
 	CodeNotAcknowledged = "NOT_ACKNOWLEDGED"
+	// CodeSubmitCrashed: found in submitting after a crash: the POST may have reached Viggle; never resent.
+	CodeSubmitCrashed = "SUBMIT_CRASHED"
+	// CodeOutcomeUnknown: the POST was sent but no usable answer came back (a 5xx, an undecodable 4xx, a
+	// timeout or a broken connection, a 2xx without a job id): the render may exist at Viggle; never
+	// resent. error_message: the HTTP status ("HTTP 502") when there was one.
+	CodeOutcomeUnknown      = "OUTCOME_UNKNOWN"
+	CodeCancelledBeforeSend = "CANCELLED_BEFORE_SEND" // cancelled while queued: nothing was sent
+	CodeCancelled           = "CANCELLED"             // cancelled at Viggle, as its owner asked
+	CodeCancelledAtViggle   = "CANCELLED_AT_VIGGLE"   // Viggle reported it cancelled, not asked by us
+	CodeUndeliverable       = "UNDELIVERABLE"         // rendered, but the video could not be delivered
 )
+
+// NotFoundFact is the error_message of CodeNotFound, a fmt format of the count of 404 answers.
+const NotFoundFact = "HTTP 404 %d times"
 
 // advance performs the next step of j and says when to call again. done means the job needs no more
 // work from anybody. j is updated in place and always equals its committed row.
