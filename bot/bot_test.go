@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/redact"
 )
@@ -148,12 +149,45 @@ func startRun(t testing.TB, b *Bot) (stop func() error) {
 	}
 }
 
+// startDiscord starts the project's fake Discord, which accepts testBotToken, and stops it at cleanup.
+func startDiscord(t testing.TB, opts ...discordtest.Option) (*discordtest.Server, string) {
+	t.Helper()
+	fake := discordtest.New(append([]discordtest.Option{discordtest.WithToken(testBotToken)}, opts...)...)
+	base, stop, err := fake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return fake, base
+}
+
+// waitDiscord waits until cond holds on the fake, failing the test after 10 s.
+func waitDiscord(t testing.TB, fake *discordtest.Server, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := fake.WaitFor(ctx, cond); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// discoveries counts gateway discovery requests (GET /gateway and /gateway/bot).
+func discoveries(fake *discordtest.Server) int {
+	return len(fake.Find(http.MethodGet, "/gateway")) + len(fake.Find(http.MethodGet, "/gateway/bot"))
+}
+
+// registrations counts the bulk overwrites of commands, global or per guild.
+func registrations(fake *discordtest.Server) int {
+	return len(fake.Find(http.MethodPut, "/applications/*/commands")) +
+		len(fake.Find(http.MethodPut, "/applications/*/guilds/*/commands"))
+}
+
 func TestRunUnauthorized(t *testing.T) {
 	const wrong = "wrong-token-Qx7-not-valid"
-	m := newMiniDiscord(t, testBotToken, "app-1")
+	fake, base := startDiscord(t)
 	log, logs := testLogger()
 	before := runtime.NumGoroutine()
-	b, err := New(Config{Token: wrong, APIURL: m.srv.URL, Logger: log}, nopHandler)
+	b, err := New(Config{Token: wrong, APIURL: base, Logger: log}, nopHandler)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +195,10 @@ func TestRunUnauthorized(t *testing.T) {
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("Run = %v, want ErrUnauthorized", err)
 	}
-	if n := m.requestCount("GET /api/v9/users/@me"); n != 1 {
+	if n := len(fake.Find(http.MethodGet, "/users/@me")); n != 1 {
 		t.Errorf("%d token checks, want 1 (a 401 is never retried)", n)
 	}
-	if n := m.requestCount("GET /api/v9/gateway"); n != 0 {
+	if n := discoveries(fake); n != 0 {
 		t.Errorf("gateway discovered %d times after a refused token", n)
 	}
 	assertNoSecrets(t, err.Error()+logs.String(), wrong)
@@ -177,11 +211,11 @@ type interactionSeen struct {
 	ctxErr          error
 }
 
-// TestRunEndToEnd runs the bot against miniDiscord: token check, gateway, READY, guild registration,
-// interactions with and without attachment_size_limit, panics before and after the acknowledgement,
-// a handler in flight at shutdown, no goroutine left and no token in the logs.
+// TestRunEndToEnd runs the bot against the fake Discord: token check, gateway, READY, guild
+// registration, interactions with and without attachment_size_limit, panics before and after the
+// acknowledgement, a handler in flight at shutdown, no goroutine left and no token in the logs.
 func TestRunEndToEnd(t *testing.T) {
-	m := newMiniDiscord(t, testBotToken, "app-1")
+	fake, base := startDiscord(t, discordtest.WithLenientCommands())
 	log, logs := testLogger()
 	seen := make(chan interactionSeen, 10)
 	blockStarted := make(chan struct{})
@@ -209,28 +243,31 @@ func TestRunEndToEnd(t *testing.T) {
 		{Name: "render", Description: "Render a video"},
 		{Name: "jobs", Description: "Your jobs"},
 	}
+	const guild = discordtest.DefaultGuildID
 	before := runtime.NumGoroutine()
-	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, GuildID: "guild-1", Commands: cmds, Logger: log}, h)
+	b, err := New(Config{Token: testBotToken, APIURL: base, GuildID: guild, Commands: cmds, Logger: log}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := startRun(t, b)
 	ctx := t.Context()
 
-	m.waitFor(ctx, "command registration", func() bool { return len(m.commands) > 0 })
-	m.mu.Lock()
-	body, ok := m.commands["/api/v9/applications/app-1/guilds/guild-1/commands"]
-	m.mu.Unlock()
-	if !ok {
-		t.Fatalf("commands registered at %v, want the guild route", m.commands)
+	waitDiscord(t, fake, "command registration", func() bool { return registrations(fake) > 0 })
+	if puts := fake.Find(http.MethodPut, "/applications/*/guilds/*/commands"); len(puts) != 1 ||
+		puts[0].Route != "/applications/"+fake.AppID()+"/guilds/"+guild+"/commands" || registrations(fake) != 1 {
+		t.Fatalf("commands registered with %+v, want one PUT to the guild route", fake.Find(http.MethodPut, "/**"))
 	}
-	var names []struct{ Name string }
-	json.Unmarshal(body, &names)
-	if len(names) != 2 || names[0].Name != "render" || names[1].Name != "jobs" {
-		t.Errorf("registered %s", body)
+	var names []string
+	for _, c := range fake.Commands(guild) {
+		var cmd struct{ Name string }
+		json.Unmarshal(c, &cmd)
+		names = append(names, cmd.Name)
 	}
-	if got := b.AppID(); got != "app-1" {
-		t.Errorf("AppID = %q", got)
+	if len(names) != 2 || names[0] != "render" || names[1] != "jobs" {
+		t.Errorf("registered %v", names)
+	}
+	if got := b.AppID(); got != fake.AppID() {
+		t.Errorf("AppID = %q, want %q", got, fake.AppID())
 	}
 
 	receive := func() interactionSeen {
@@ -243,44 +280,71 @@ func TestRunEndToEnd(t *testing.T) {
 			return interactionSeen{}
 		}
 	}
-	const tok1, tok2, tok3, tok4, tok5 = testInteractionToken, "itok-second-Yq8", "itok-third-Wp7", "itok-fourth-Vo6", "itok-fifth-Un5"
-	m.sendInteraction("int-1", tok1, "render", 26214400)
-	if s := receive(); s.id != "int-1" || s.token != tok1 || s.raw.AttachmentSizeLimit != 26214400 || s.ctxErr != nil {
-		t.Errorf("handler saw %+v, want int-1 with limit 26214400 and a live ctx", s)
+	send := func(name string, limit int64) *discordtest.Interaction {
+		t.Helper()
+		ia, err := fake.SendCommand(ctx, discordtest.SlashCommand{Name: name, AttachmentSizeLimit: limit})
+		if err != nil {
+			t.Fatalf("send /%s: %v", name, err)
+		}
+		return ia
 	}
-	m.sendInteraction("int-2", tok2, "jobs", -1)
-	if s := receive(); s.id != "int-2" || s.raw.AttachmentSizeLimit != 0 {
-		t.Errorf("handler saw %+v, want int-2 with limit 0", s)
+	in1 := send("render", 26214400)
+	if s := receive(); s.id != in1.ID || s.token != in1.Token || s.raw.AttachmentSizeLimit != 26214400 || s.ctxErr != nil {
+		t.Errorf("handler saw %+v, want %s with limit 26214400 and a live ctx", s, in1.ID)
+	}
+	in2 := send("jobs", 0) // no attachment_size_limit
+	if s := receive(); s.id != in2.ID || s.raw.AttachmentSizeLimit != 0 {
+		t.Errorf("handler saw %+v, want %s with limit 0", s, in2.ID)
 	}
 
 	// A panic before any acknowledgement: an ephemeral response.
-	m.sendInteraction("int-3", tok3, "panic", 0)
-	m.waitFor(ctx, "the panic response", func() bool { return len(m.callbacks) > 0 })
-	m.mu.Lock()
-	cb := m.callbacks[0]
-	m.mu.Unlock()
-	data, _ := cb.Body["data"].(map[string]any)
-	if cb.Path != "/api/v9/interactions/int-3/"+tok3+"/callback" || cb.Body["type"] != float64(4) ||
-		data["flags"] != float64(64) || data["content"] != PanicReply {
-		t.Errorf("panic answer %s %v, want type 4, flags 64, %q", cb.Path, cb.Body, PanicReply)
+	in3 := send("panic", 0)
+	waitDiscord(t, fake, "the panic response", func() bool { return len(fake.Callbacks(in3.ID)) > 0 })
+	var cb struct {
+		Type int `json:"type"`
+		Data struct {
+			Content string `json:"content"`
+			Flags   int    `json:"flags"`
+		} `json:"data"`
+	}
+	first := fake.Callbacks(in3.ID)[0]
+	json.Unmarshal(first.JSON, &cb)
+	if first.Route != "/interactions/"+in3.ID+"/"+in3.Token+"/callback" || first.Status != http.StatusNoContent ||
+		cb.Type != 4 || cb.Data.Flags != 64 || cb.Data.Content != PanicReply {
+		t.Errorf("panic answer %s %s (status %d), want type 4, flags 64, %q", redact.Text(first.Route), first.JSON, first.Status, PanicReply)
 	}
 
 	// A panic after a deferred acknowledgement: the response fails with 40060, so an ephemeral follow-up.
-	m.sendInteraction("int-4", tok4, "ackpanic", 0)
-	m.waitFor(ctx, "the panic follow-up", func() bool { return len(m.followups) > 0 })
-	m.mu.Lock()
-	fu := m.followups[0]
-	nCallbacks := len(m.callbacks)
-	m.mu.Unlock()
-	if fu.Path != "/api/v9/webhooks/app-1/"+tok4 || fu.Body["flags"] != float64(64) || fu.Body["content"] != PanicReply {
-		t.Errorf("follow-up %s %v", fu.Path, fu.Body)
+	in4 := send("ackpanic", 0)
+	followups := func() []discordtest.Request {
+		var out []discordtest.Request
+		for _, r := range fake.Find(http.MethodPost, "/webhooks/*/*") {
+			if r.Route == "/webhooks/"+fake.AppID()+"/"+in4.Token {
+				out = append(out, r)
+			}
+		}
+		return out
 	}
-	if nCallbacks != 3 { // int-3's answer, int-4's deferral, int-4's refused answer
-		t.Errorf("%d callbacks, want 3", nCallbacks)
+	waitDiscord(t, fake, "the panic follow-up", func() bool { return len(followups()) > 0 })
+	var fu struct {
+		Content string `json:"content"`
+		Flags   int    `json:"flags"`
+	}
+	json.Unmarshal(followups()[0].JSON, &fu)
+	if fu.Flags != 64 || fu.Content != PanicReply {
+		t.Errorf("follow-up %s", followups()[0].JSON)
+	}
+	cb4 := fake.Callbacks(in4.ID)
+	if n := len(fake.Callbacks(in3.ID)) + len(cb4); n != 3 { // in3's answer, in4's deferral, in4's refused answer
+		t.Errorf("%d callbacks, want 3", n)
+	}
+	if len(cb4) != 2 || cb4[0].Status != http.StatusNoContent || cb4[1].Status != http.StatusBadRequest ||
+		!strings.Contains(string(cb4[1].Response), "40060") {
+		t.Errorf("callbacks of the deferred panic: %+v, want the deferral then a 40060 refusal", cb4)
 	}
 
 	// A handler in flight at shutdown gets a cancelled context, and Run waits for it.
-	m.sendInteraction("int-5", tok5, "block", 0)
+	in5 := send("block", 0)
 	select {
 	case <-blockStarted:
 	case <-time.After(10 * time.Second):
@@ -292,15 +356,15 @@ func TestRunEndToEnd(t *testing.T) {
 	if !blockReturned.Load() {
 		t.Error("Run returned before the in-flight handler")
 	}
-	if s := receive(); s.id != "int-5" || !errors.Is(s.ctxErr, context.Canceled) {
+	if s := receive(); s.id != in5.ID || !errors.Is(s.ctxErr, context.Canceled) {
 		t.Errorf("in-flight handler saw %+v, want a cancelled ctx", s)
 	}
 	waitGoroutines(t, before)
 
 	out := logs.String()
-	assertNoSecrets(t, out, testBotToken, tok1, tok2, tok3, tok4, tok5)
+	assertNoSecrets(t, out, testBotToken, in1.Token, in2.Token, in3.Token, in4.Token, in5.Token)
 	for _, want := range []string{
-		"invite_url=\"" + InviteURL("app-1") + "\"",
+		"invite_url=\"" + InviteURL(fake.AppID()) + "\"",
 		"registered the slash commands",
 		"interaction handler panicked",
 		"boom while holding [token]",
@@ -311,30 +375,39 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 }
 
-// TestRunReconnects: the server drops the gateway connection; Run reconnects, its RESUME is refused,
+// TestRunReconnects: the network drops the gateway connection; Run reconnects, its RESUME is refused,
 // discordgo identifies again, and interactions flow on the new connection.
 func TestRunReconnects(t *testing.T) {
-	m := newMiniDiscord(t, testBotToken, "app-3")
+	fake, base := startDiscord(t, discordtest.WithLenientCommands())
 	log, logs := testLogger()
 	seen := make(chan string, 1)
 	h := handlerFunc(func(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw RawInteraction) {
 		seen <- i.ID
 	})
 	before := runtime.NumGoroutine()
-	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, Logger: log}, h)
+	b, err := New(Config{Token: testBotToken, APIURL: base, Logger: log}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := startRun(t, b)
 	ctx := t.Context()
-	m.waitFor(ctx, "registration", func() bool { return len(m.commands) == 1 && m.readies == 1 })
-	m.dropConnection()
-	m.waitFor(ctx, "a second READY", func() bool { return m.readies == 2 && m.conn != nil })
-	m.sendInteraction("int-r", "itok-after-reconnect", "render", 1)
+	waitDiscord(t, fake, "registration", func() bool { return registrations(fake) == 1 && fake.Sessions() == 1 })
+	if n := fake.DropConnections(); n != 1 {
+		t.Fatalf("cut %d gateway connections, want 1", n)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := fake.WaitSessions(wctx, 2); err != nil {
+		t.Fatalf("waiting for a second READY: %v", err)
+	}
+	ia, err := fake.SendCommand(ctx, discordtest.SlashCommand{Name: "render", AttachmentSizeLimit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case id := <-seen:
-		if id != "int-r" {
-			t.Errorf("handler saw %q", id)
+		if id != ia.ID {
+			t.Errorf("handler saw %q, want %q", id, ia.ID)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no interaction after the reconnect")
@@ -342,36 +415,25 @@ func TestRunReconnects(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("Run = %v", err)
 	}
-	m.mu.Lock()
-	nCommands := len(m.commands)
-	m.mu.Unlock()
-	if n := m.requestCount("PUT "); n != 1 || nCommands != 1 {
+	if n := registrations(fake); n != 1 {
 		t.Errorf("%d registrations, want 1 (not again after a reconnect)", n)
 	}
 	waitGoroutines(t, before)
-	assertNoSecrets(t, logs.String(), testBotToken, "itok-after-reconnect")
+	assertNoSecrets(t, logs.String(), testBotToken, ia.Token)
 }
 
 // TestRunCancelDuringOpen: a gateway that never says HELLO holds Session.Open; cancelling ctx still
 // ends Run at once, with nothing left running.
 func TestRunCancelDuringOpen(t *testing.T) {
-	m := newMiniDiscord(t, testBotToken, "app-4")
-	m.hangGateway = true
+	fake, base := startDiscord(t, discordtest.WithGatewayFault(discordtest.GatewayNoHello))
 	log, _ := testLogger()
 	before := runtime.NumGoroutine()
-	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, Logger: log}, nopHandler)
+	b, err := New(Config{Token: testBotToken, APIURL: base, Logger: log}, nopHandler)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := startRun(t, b)
-	m.waitFor(t.Context(), "the websocket", func() bool {
-		for _, r := range m.requests {
-			if r == "GET /gw/" {
-				return true
-			}
-		}
-		return false
-	})
+	waitDiscord(t, fake, "the websocket", func() bool { return fake.GatewayAttempts() > 0 })
 	start := time.Now()
 	if err := stop(); err != nil {
 		t.Errorf("Run = %v, want nil", err)
@@ -411,28 +473,21 @@ func TestDecodeRawInteraction(t *testing.T) {
 // TestRunStopsWhileReconnecting: the connection drops and the gateway stays down; cancelling ctx ends
 // Run and its reconnect attempts (discordgo's own reconnect loop would outlive Close).
 func TestRunStopsWhileReconnecting(t *testing.T) {
-	m := newMiniDiscord(t, testBotToken, "app-5")
+	fake, base := startDiscord(t)
 	log, logs := testLogger()
 	before := runtime.NumGoroutine()
-	b, err := New(Config{Token: testBotToken, APIURL: m.srv.URL, Logger: log}, nopHandler)
+	b, err := New(Config{Token: testBotToken, APIURL: base, Logger: log}, nopHandler)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := startRun(t, b)
-	ctx := t.Context()
-	m.waitFor(ctx, "registration", func() bool { return len(m.commands) == 1 })
-	m.gatewayDown.Store(true)
-	m.dropConnection()
-	m.waitFor(ctx, "a second reconnect attempt", func() bool {
-		n := 0
-		for _, r := range m.requests {
-			if r == "GET /gw/" || r == "GET /api/v9/gateway" {
-				n++
-			}
-		}
+	waitDiscord(t, fake, "registration", func() bool { return registrations(fake) == 1 })
+	fake.SetGatewayFault(discordtest.GatewayDown)
+	fake.DropConnections()
+	waitDiscord(t, fake, "a second reconnect attempt", func() bool {
 		// Discovery and websocket for the first connection, the cached websocket for a failed attempt
 		// (logged), discovery again for the next attempt.
-		return n >= 4
+		return discoveries(fake)+fake.GatewayAttempts() >= 4
 	})
 	if err := stop(); err != nil {
 		t.Errorf("Run = %v", err)

@@ -12,7 +12,10 @@
 //     for a conformance check against Discord's OpenAPI description.
 //   - Gateway (ws://<host>/gateway): HELLO, IDENTIFY, READY, GUILD_CREATE,
 //     heartbeats, INTERACTION_CREATE dispatch, RESUME answered with
-//     INVALID_SESSION.
+//     INVALID_SESSION. Faults for reconnect tests: the gateway down (discovery
+//     and the handshake answer 503), connections cut at once or silent
+//     (no HELLO) (SetGatewayFault, WithGatewayFault), open connections cut
+//     without a close frame (DropConnections) or closed with a code (Disconnect).
 //   - Discord's hard walls: 40060 for a second acknowledgement, 10062 for a
 //     late one (SlashCommand.LateAck, WithAckDeadline), 401/50027 for an expired
 //     interaction token (ExpireToken, or 15 minutes by the fake's clock),

@@ -71,7 +71,60 @@ type gwConn struct {
 	sessionID  string
 }
 
+// GatewayFault is a way the gateway fails new connections (see SetGatewayFault).
+type GatewayFault int
+
+// Gateway faults.
+const (
+	// GatewayUp is the working gateway (the default).
+	GatewayUp GatewayFault = iota
+	// GatewayDown: the gateway is unreachable behind Discord's edge. Discovery (GET /gateway and
+	// /gateway/bot) answers 503, and the websocket handshake is refused with 503.
+	GatewayDown
+	// GatewayDrop: the websocket handshake succeeds, then the connection is cut at once, without HELLO
+	// or a close frame, as a network failure does.
+	GatewayDrop
+	// GatewayNoHello: the websocket opens but the gateway never says HELLO; what the client sends is
+	// read and ignored until it gives up.
+	GatewayNoHello
+)
+
+// WithGatewayFault starts the fake with a gateway fault in force (see SetGatewayFault).
+func WithGatewayFault(f GatewayFault) Option {
+	return func(s *Server) { s.gatewayFault = f }
+}
+
+// SetGatewayFault makes the gateway fail every new connection (and discovery, for GatewayDown) in the
+// way f says, until it is set back to GatewayUp. Connections already open are left alone: cut them
+// with DropConnections or Disconnect.
+func (s *Server) SetGatewayFault(f GatewayFault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gatewayFault = f
+	s.notifyLocked()
+}
+
+// GatewayAttempts returns how many websocket connections to the gateway were attempted, whether
+// they were accepted or refused (gateway discovery is a REST request: see Find).
+func (s *Server) GatewayAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gwAttempts
+}
+
+// gatewayDownLocked reports whether discovery and handshakes are refused.
+func (s *Server) gatewayDownLocked() bool { return s.gatewayFault == GatewayDown }
+
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.gwAttempts++
+	fault := s.gatewayFault
+	s.notifyLocked()
+	s.mu.Unlock()
+	if fault == GatewayDown {
+		http.Error(w, "upstream connect error or disconnect/reset before headers", http.StatusServiceUnavailable)
+		return
+	}
 	q := r.URL.Query()
 	if enc := q.Get("encoding"); enc != "" && enc != "json" {
 		http.Error(w, "discordtest: only encoding=json is supported", http.StatusBadRequest)
@@ -100,6 +153,16 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	defer s.dropConn(c)
+	switch fault {
+	case GatewayDrop:
+		return // dropConn closes the connection without a close frame
+	case GatewayNoHello:
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}
 
 	if v := q.Get("v"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -404,6 +467,22 @@ func (s *Server) Disconnect(closeCode int) int {
 	s.mu.Unlock()
 	for _, c := range list {
 		c.closeWith(closeCode, "disconnected by test")
+	}
+	return len(list)
+}
+
+// DropConnections cuts every gateway connection without a close frame, as when the network fails
+// (the client sees its read fail, not a close code); clients then reconnect. It returns the number of
+// connections cut.
+func (s *Server) DropConnections() int {
+	s.mu.Lock()
+	var list []*gwConn
+	for c := range s.conns {
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	for _, c := range list {
+		_ = c.ws.Close()
 	}
 	return len(list)
 }

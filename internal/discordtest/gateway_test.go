@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -353,4 +354,82 @@ func TestSendCommandsDispatchesABurstInOrder(t *testing.T) {
 	if p := c.read(); *p.S != seq+1 || !bytes.Equal(p.D, in.Payload) {
 		t.Fatalf("after a refused burst got event #%d %s, want #%d %s", *p.S, p.D, seq+1, in.Payload)
 	}
+}
+
+// wantDropped checks that the connection ended without a close frame (gorilla reports 1006).
+func wantDropped(t testing.TB, err error) {
+	t.Helper()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseAbnormalClosure {
+		t.Errorf("read error %v, want the connection cut without a close frame (1006)", err)
+	}
+}
+
+func TestGatewayFaults(t *testing.T) {
+	t.Parallel()
+	t.Run("down", func(t *testing.T) {
+		fake, base := startFake(t)
+		fake.SetGatewayFault(GatewayDown)
+		for _, p := range []string{"/api/v9/gateway", "/api/v9/gateway/bot"} {
+			status, _, body := call(t, base, "GET", p, nil, "-")
+			wantError(t, status, body, 503, 0)
+		}
+		u := "ws" + strings.TrimPrefix(base, "http") + "/gateway/?v=10&encoding=json"
+		conn, resp, err := websocket.DefaultDialer.DialContext(t.Context(), u, nil)
+		if err == nil {
+			conn.Close()
+			t.Fatal("the handshake succeeded while the gateway is down")
+		}
+		if resp == nil || resp.StatusCode != 503 {
+			t.Errorf("handshake answer %v, want 503", resp)
+		}
+		if n := fake.GatewayAttempts(); n != 1 {
+			t.Errorf("GatewayAttempts = %d, want 1", n)
+		}
+		fake.SetGatewayFault(GatewayUp)
+		if status, _, _ := call(t, base, "GET", "/api/v9/gateway", nil, "-"); status != 200 {
+			t.Errorf("discovery after the fault = %d", status)
+		}
+		identified(t, fake, base)
+		if n := fake.GatewayAttempts(); n != 2 || fake.Sessions() != 1 {
+			t.Errorf("GatewayAttempts = %d, Sessions = %d; want 2 and 1", n, fake.Sessions())
+		}
+	})
+	t.Run("drop", func(t *testing.T) {
+		fake, base := startFake(t, WithGatewayFault(GatewayDrop))
+		c := dialGateway(t, base, "v=10&encoding=json")
+		wantDropped(t, c.readErr())
+		if fake.GatewayAttempts() != 1 || fake.Sessions() != 0 {
+			t.Errorf("GatewayAttempts = %d, Sessions = %d", fake.GatewayAttempts(), fake.Sessions())
+		}
+	})
+	t.Run("no HELLO", func(t *testing.T) {
+		fake, base := startFake(t, WithGatewayFault(GatewayNoHello))
+		c := dialGateway(t, base, "v=10&encoding=json")
+		c.write(opIdentify, identifyPayload(testToken))
+		c.write(opHeartbeat, nil)
+		// Nothing comes back: the read runs into its deadline with the connection still open.
+		_ = c.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, b, err := c.conn.ReadMessage()
+		var ne interface{ Timeout() bool }
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("read = %q, %v; want nothing until the deadline", b, err)
+		}
+		if fake.Sessions() != 0 || fake.readyConn() != nil {
+			t.Error("an IDENTIFY was answered without HELLO")
+		}
+	})
+	t.Run("connections cut", func(t *testing.T) {
+		fake, base := startFake(t, WithLenientCommands())
+		c := identified(t, fake, base)
+		waitFor(t, fake, "ready", func() bool { return fake.readyConn() != nil })
+		if n := fake.DropConnections(); n != 1 {
+			t.Errorf("DropConnections = %d, want 1", n)
+		}
+		wantDropped(t, c.readErr())
+		waitFor(t, fake, "the connection forgotten", func() bool { return fake.readyConn() == nil })
+		if _, err := fake.SendCommand(t.Context(), SlashCommand{Name: "x"}); !errors.Is(err, ErrNoGateway) {
+			t.Errorf("SendCommand after the cut = %v, want ErrNoGateway", err)
+		}
+	})
 }

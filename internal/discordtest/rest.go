@@ -61,6 +61,12 @@ func (s *Server) handleGateway(method string, seg []string, host string) (int, a
 	if method != http.MethodGet {
 		return fail(errMethodNotAllowed())
 	}
+	s.mu.Lock()
+	down := s.gatewayDownLocked()
+	s.mu.Unlock()
+	if down {
+		return fail(&apiError{status: http.StatusServiceUnavailable, message: "upstream connect error"})
+	}
 	url := "ws://" + host + "/gateway"
 	switch {
 	case len(seg) == 1:

@@ -223,6 +223,8 @@ type Server struct {
 	conns         map[*gwConn]struct{}
 	current       *gwConn
 	stopped       bool
+	gatewayFault  GatewayFault
+	gwAttempts    int
 }
 
 // New returns a fake Discord configured by opts.
