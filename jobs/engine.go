@@ -278,7 +278,8 @@ func (e *Engine) Run(ctx context.Context, id string) (*store.Job, error) {
 
 // Abandon closes a queued job that will never be sent, such as one whose interaction could not be
 // acknowledged (Discord answered 10062: the user saw "the application did not respond"). Nothing is
-// sent to Viggle and nobody is told.
+// sent to Viggle and nobody is told. The job records CodeNotAcknowledged with reason (a short fact, or
+// "") as its error_message.
 func (e *Engine) Abandon(ctx context.Context, id, reason string) error {
 	j, err := e.claim(ctx, id)
 	if err != nil {

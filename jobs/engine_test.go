@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/explain"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
@@ -161,8 +162,8 @@ func TestSubmitRefusedCostsNothing(t *testing.T) {
 	if n := h.fake.Creates(); n != 1 {
 		t.Fatalf("%d POSTs after a refusal, want 1 (never retried)", n)
 	}
-	if !strings.Contains(jobs.Advice(got.ErrorCode), "credits") {
-		t.Errorf("advice for no credits: %q", jobs.Advice(got.ErrorCode))
+	if !strings.Contains(explain.Advice(got.ErrorCode), "credits") {
+		t.Errorf("advice for no credits: %q", explain.Advice(got.ErrorCode))
 	}
 }
 
@@ -217,7 +218,8 @@ func TestRenderTimeoutCancelsAtViggle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if got.State != store.StateFailed || got.ErrorCode != jobs.CodeTimeout || !strings.Contains(got.ErrorMessage, "2h0m0s") {
+	if got.State != store.StateFailed || got.ErrorCode != jobs.CodeTimeout || got.ErrorMessage != "2h0m0s" ||
+		!strings.Contains(explain.Outcome(*got), "still not finished 2h0m0s after it was sent, so it was cancelled at Viggle") {
 		t.Fatalf("ended %s %q %q", got.State, got.ErrorCode, got.ErrorMessage)
 	}
 	if n := h.fake.Count("DELETE", "/api/render/"); n != 1 {
@@ -271,8 +273,8 @@ func TestOutcomeUnknownIsNotResubmitted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if got.State != store.StateInterrupted || !strings.Contains(got.ErrorMessage, "may have started") {
-		t.Fatalf("ended %s %q, want interrupted", got.State, got.ErrorMessage)
+	if got.State != store.StateInterrupted || got.ErrorCode != jobs.CodeOutcomeUnknown || !strings.Contains(explain.Outcome(*got), "may have started") {
+		t.Fatalf("ended %s %q %q, want interrupted, outcome unknown", got.State, got.ErrorCode, got.ErrorMessage)
 	}
 	h.rec.wait(t, "interrupted", j.ID, nil)
 	release()

@@ -56,8 +56,7 @@ func (e *Engine) advance(ctx context.Context, j *store.Job) (next time.Duration,
 		return e.submit(ctx, j, fresh)
 	case store.StateSubmitting:
 		// Only a crashed process leaves a row here: the POST may or may not have reached Viggle.
-		return e.end(ctx, j, store.StateInterrupted, "",
-			"The bot stopped while sending this render to Viggle, so it may have started there (and may use credits). It was not sent again.")
+		return e.end(ctx, j, store.StateInterrupted, CodeSubmitCrashed, "")
 	case store.StateRunning:
 		return e.poll(ctx, j)
 	case store.StateComplete, store.StateDelivering:
@@ -156,14 +155,14 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 			if age := e.opts.Now().Sub(j.CreatedAt); age < e.opts.AckGrace {
 				return e.opts.AckGrace - age, false, nil
 			}
-			if err := e.abandon(ctx, j, "The request was never acknowledged, so it was not sent to Viggle."); err != nil {
+			if err := e.abandon(ctx, j, ""); err != nil {
 				return 0, false, err
 			}
 			return 0, true, nil
 		}
 	}
 	if !j.CancelRequestedAt.IsZero() {
-		return e.end(ctx, j, store.StateCancelled, "", "Cancelled before it was sent to Viggle; no credits were used.")
+		return e.end(ctx, j, store.StateCancelled, CodeCancelledBeforeSend, "")
 	}
 	if err := ctx.Err(); err != nil { // stopping: the job stays queued and nothing is sent
 		return 0, false, err
@@ -173,7 +172,7 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 		return 0, false, err
 	}
 	if !j.CancelRequestedAt.IsZero() { // asked while we were committing (Update returns the cancel fields)
-		return e.end(ctx, j, store.StateCancelled, "", "Cancelled before it was sent to Viggle; no credits were used.")
+		return e.end(ctx, j, store.StateCancelled, CodeCancelledBeforeSend, "")
 	}
 	e.hook(PointSubmitting, j)
 	e.progress(ctx, j)
@@ -188,18 +187,20 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 		case errors.As(err, &apiErr):
 			msg := apiErr.Message
 			if msg == "" {
-				msg = fmt.Sprintf("Viggle refused the render (HTTP %d %s).", apiErr.HTTPStatus, http.StatusText(apiErr.HTTPStatus))
+				msg = httpFact(apiErr.HTTPStatus)
 			}
 			e.log.Info("viggle refused the render", "job", j.ID, "http_status", apiErr.HTTPStatus, "code", apiErr.Code)
 			return e.endDurable(ctx, j, store.StateFailed, apiErr.Code, msg)
 		case errors.Is(err, viggle.ErrNotSent):
 			e.log.Warn("render not sent", "job", j.ID, "err", err)
-			return e.endDurable(ctx, j, store.StateFailed, CodeNotSent,
-				"Viggle could not be reached, so the render was not sent and no credits were used. Try again in a moment.")
+			return e.endDurable(ctx, j, store.StateFailed, CodeNotSent, "")
 		default:
 			e.log.Error("render outcome unknown", "job", j.ID, "err", err)
-			return e.endDurable(ctx, j, store.StateInterrupted, "",
-				"The render was sent to Viggle but no answer came back, so it may have started there (and may use credits). It was not sent again.")
+			fact := ""
+			if errors.As(err, &apiErr) {
+				fact = httpFact(apiErr.HTTPStatus)
+			}
+			return e.endDurable(ctx, j, store.StateInterrupted, CodeOutcomeUnknown, fact)
 		}
 	}
 	now := e.opts.Now()
@@ -250,6 +251,9 @@ func (e *Engine) saveHard(ctx context.Context, j *store.Job, from store.State) e
 		}
 	}
 }
+
+// httpFact is the error_message recorded for an HTTP answer that carried no message of its own.
+func httpFact(status int) string { return fmt.Sprintf("HTTP %d", status) }
 
 // end moves j to a final outcome that the owner must be told about, then tells them.
 func (e *Engine) end(ctx context.Context, j *store.Job, to store.State, code, msg string) (time.Duration, bool, error) {
@@ -394,8 +398,7 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			j.PollFailures++
 			if j.PollFailures >= e.opts.MaxNotFound {
 				e.streaks.Delete(j.ID)
-				return e.end(ctx, j, store.StateFailed, CodeNotFound,
-					fmt.Sprintf("Viggle no longer knows this render (it answered \"not found\" %d times in a row).", j.PollFailures))
+				return e.end(ctx, j, store.StateFailed, CodeNotFound, fmt.Sprintf(NotFoundFact, j.PollFailures))
 			}
 			if err := e.save(ctx, j, j.State); err != nil {
 				return 0, false, err
@@ -465,16 +468,13 @@ func (e *Engine) finished(ctx context.Context, j *store.Job, r *viggle.Render) (
 		if msg == "" {
 			msg = r.Error
 		}
-		if msg == "" {
-			msg = "Viggle could not finish this render."
-		}
 		return e.end(ctx, j, store.StateFailed, r.ErrorCode, msg)
 	default: // cancelled
-		msg := "The render was cancelled at Viggle."
+		code := CodeCancelledAtViggle
 		if !j.CancelRequestedAt.IsZero() {
-			msg = "The render was cancelled, as asked; Viggle refunds cancelled renders."
+			code = CodeCancelled
 		}
-		return e.end(ctx, j, store.StateCancelled, "", msg)
+		return e.end(ctx, j, store.StateCancelled, code, "")
 	}
 }
 
@@ -483,15 +483,15 @@ func (e *Engine) finished(ctx context.Context, j *store.Job, r *viggle.Render) (
 func (e *Engine) timeout(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	msg := fmt.Sprintf("The render was still not finished %s after it was sent, so it was cancelled at Viggle (cancelled renders are refunded). Try again later, or with a shorter scene.", e.opts.RenderTimeout)
+	code := CodeTimeout
 	if err := e.viggle.CancelRender(cctx, j.ViggleJobID); err != nil {
 		e.log.Warn("cancel of an overdue render failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
 		if r, gerr := e.viggle.GetRender(cctx, j.ViggleJobID); gerr == nil && r.Status.Terminal() {
 			return e.finished(ctx, j, r)
 		}
-		msg = fmt.Sprintf("The render was still not finished %s after it was sent. The bot asked Viggle to cancel it, but the cancel was not confirmed, so it may still finish and use credits.", e.opts.RenderTimeout)
+		code = CodeTimeoutUnconfirmed
 	}
-	return e.end(ctx, j, store.StateFailed, CodeTimeout, msg)
+	return e.end(ctx, j, store.StateFailed, code, e.opts.RenderTimeout.String())
 }
 
 // backoff returns the wait after the n-th failure in a row: the poll interval doubled each time, capped
@@ -559,7 +559,8 @@ func (e *Engine) giveUp(ctx context.Context, j *store.Job, cause error) error {
 		return nil
 	}
 	j.State = store.StateUndeliverable
-	j.ErrorMessage = "The video is ready but could not be delivered; it is listed in /jobs with its link."
+	j.ErrorCode = CodeUndeliverable
+	j.ErrorMessage = ""
 	j.ClosedAt = e.opts.Now()
 	e.log.Error("giving up delivery", "job", j.ID, "attempts", j.Attempts, "err", cause)
 	return e.save(ctx, j, from)

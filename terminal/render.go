@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/viggle-bot/viggle-bot/explain"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -191,19 +192,19 @@ func outcome(prog string, j *store.Job, stdout, stderr io.Writer) int {
 		return ExitDelivered
 	case store.StateFailed, store.StateCancelled:
 		fmt.Fprintln(stdout, j.State)
-		code := j.ErrorCode
+		code := explain.Code(j.ErrorCode)
 		if code != "" {
 			code += ": "
 		}
-		fmt.Fprintf(stderr, "%s: %s%s%s\n%s\n", j.State, code, j.ErrorMessage, viggleID, jobs.Advice(j.ErrorCode))
+		fmt.Fprintf(stderr, "%s: %s%s%s\n%s\n", j.State, code, explain.Outcome(*j), viggleID, explain.Advice(j.ErrorCode))
 		return ExitFailed
 	case store.StateInterrupted:
 		fmt.Fprintln(stdout, j.State)
-		fmt.Fprintf(stderr, "outcome unknown: %s%s\nCheck your Viggle dashboard before starting it again.\n", j.ErrorMessage, viggleID)
+		fmt.Fprintf(stderr, "outcome unknown: %s%s\nCheck your Viggle dashboard before starting it again.\n", explain.Outcome(*j), viggleID)
 		return ExitUnknown
 	default: // undeliverable
 		fmt.Fprintln(stdout, j.State)
-		fmt.Fprintf(stderr, "error: %s%s\nThe video: %s\n", j.ErrorMessage, viggleID, j.VideoURL)
+		fmt.Fprintf(stderr, "error: %s%s\nThe video: %s\n", explain.Outcome(*j), viggleID, j.VideoURL)
 		return ExitLocal
 	}
 }
