@@ -17,6 +17,10 @@
 //     V3_Preview if present), fast ("true" or "false" if present). Unknown
 //     scene: 400 CS-ORIV-009 "Scene not found". Success: 200
 //     {"job_id","status":"queued","mode":"preprocessed"|"fast","enqueued_at"}.
+//     Outcomes a client cannot know, per Scenario: SubmitCut (the connection
+//     closed without an answer once the request was read; the render is made
+//     only with SubmitCutCreates), SubmitNoJobID (200 without job_id; made),
+//     and a bare 5xx SubmitStatus (a plain or HTML gateway page, no JSON).
 //   - GET /api/render/{id}: the status object with every documented field
 //     (job_id, status, mode, checkpoint, progress_pct, cdn_url, mask_cdn_url,
 //     download_url, error_code, error_message, error, progress

@@ -167,7 +167,7 @@ func strPtr(s string) *string {
 	return &s
 }
 
-func (s *Server) handleCreate(w http.ResponseWriter, form url.Values, formErr error) {
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, form url.Values, formErr error) {
 	s.waitHold()
 	now := s.now()
 	if formErr != nil {
@@ -238,6 +238,18 @@ func (s *Server) handleCreate(w http.ResponseWriter, form url.Values, formErr er
 			fmt.Sprintf("viggletest: scene_id longer than %d bytes cannot be encoded in a job id", maxSceneIDLen), "")
 		return
 	}
+	k := jobKey{scene: sceneID, created: time.UnixMilli(now.UnixMilli()).UTC(), bg: bg, fast: fast}
+	if sc.SubmitCut {
+		if sc.SubmitCutCreates {
+			s.accept(encodeJobID(k), sc)
+		}
+		cutConnection(w, r)
+		return
+	}
+	if sc.SubmitStatus >= 500 && sc.SubmitCode == "" && sc.SubmitMessage == "" {
+		writeGatewayError(w, sc.SubmitStatus)
+		return
+	}
 	if sc.SubmitStatus != 0 {
 		msg := sc.SubmitMessage
 		if msg == "" {
@@ -251,20 +263,56 @@ func (s *Server) handleCreate(w http.ResponseWriter, form url.Values, formErr er
 		return
 	}
 
-	k := jobKey{scene: sceneID, created: time.UnixMilli(now.UnixMilli()).UTC(), bg: bg, fast: fast}
 	id := encodeJobID(k)
-	s.mu.Lock()
-	s.accepted++
-	if sc.Polls > 0 {
-		s.memLocked(id).local = true
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{
+	s.accept(id, sc)
+	body := map[string]string{
 		"job_id":      id,
 		"status":      "queued",
 		"mode":        job{jobKey: k}.mode(),
 		"enqueued_at": now.UTC().Format(time.RFC3339),
-	})
+	}
+	if sc.SubmitNoJobID {
+		delete(body, "job_id")
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// accept records a created job.
+func (s *Server) accept(id string, sc Scenario) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accepted++
+	if sc.Polls > 0 {
+		s.memLocked(id).local = true
+	}
+}
+
+// cutConnection reads what is left of the request and closes the connection without an answer.
+func cutConnection(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (HTTP/2, a recorder): abort the handler, which drops the answer.
+	panic(http.ErrAbortHandler)
+}
+
+// writeGatewayError answers as the gateway in front of Viggle does when the API behind it fails: no
+// JSON, a plain-text body for 500 and an nginx-style HTML page for the others.
+func writeGatewayError(w http.ResponseWriter, code int) {
+	if code == http.StatusInternalServerError {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, "Internal Server Error")
+		return
+	}
+	title := fmt.Sprintf("%d %s", code, http.StatusText(code))
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, "<html><head><title>"+title+"</title></head><body><center><h1>"+title+"</h1></center></body></html>\n")
 }
 
 func validColor(s string) bool {
@@ -375,14 +423,8 @@ func servePollError(w http.ResponseWriter, id string, code int, retryAfter strin
 		_, _ = io.WriteString(w, `{"job_id":"`+id+`","status":"process`)
 	case NotFound:
 		writeDetailString(w, http.StatusNotFound, "Not found")
-	case http.StatusInternalServerError:
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, "Internal Server Error")
-	case http.StatusBadGateway:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n")
+	case http.StatusInternalServerError, http.StatusBadGateway:
+		writeGatewayError(w, code)
 	case http.StatusTooManyRequests:
 		writeDetailString(w, code, "Too many requests, slow down")
 	case http.StatusServiceUnavailable:

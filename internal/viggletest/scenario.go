@@ -58,11 +58,26 @@ type Scenario struct {
 	// SubmitStatus, if set, refuses POST /api/render with this HTTP status and
 	// the body {"detail":{"error_code":SubmitCode,"message":SubmitMessage,
 	// "action":SubmitAction}}; with SubmitCode empty the body is
-	// {"detail":SubmitMessage} (the string shape).
+	// {"detail":SubmitMessage} (the string shape). A 5xx with neither
+	// SubmitCode nor SubmitMessage is answered as Viggle's gateway would, with
+	// no decodable error: a plain-text body for 500, an HTML page otherwise.
+	// Nothing is created.
 	SubmitStatus  int
 	SubmitCode    string
 	SubmitMessage string
 	SubmitAction  string
+	// SubmitCut cuts the connection of POST /api/render once the whole request
+	// has been read and validated: the fake closes it without answering, so the
+	// client cannot tell whether the render was made. The render is not created
+	// (Accepted does not count it) unless SubmitCutCreates is set: then it is
+	// created first, as when Viggle made the render and its answer was lost (the
+	// job exists, but no client learnt its id). Creates counts the POST either way.
+	SubmitCut        bool
+	SubmitCutCreates bool
+	// SubmitNoJobID answers POST /api/render with 200 and the usual body
+	// without its job_id ({"status":"queued","mode":…,"enqueued_at":…}). The
+	// render is created (Accepted counts it), but no client can follow it.
+	SubmitNoJobID bool
 	// PollErrors are answers served, in order, to the first status polls of
 	// each job before it is polled normally: 429, 500, 502, 503 (or any other
 	// status), Malformed or NotFound. 429 and 503 carry a JSON body, 500 and

@@ -337,7 +337,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, http.MethodPost)
 			return
 		}
-		s.handleCreate(w, form, formErr)
+		s.handleCreate(w, r, form, formErr)
 	case rest == "credits":
 		if r.Method != http.MethodGet {
 			methodNotAllowed(w, http.MethodGet)

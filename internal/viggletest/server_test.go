@@ -2,8 +2,12 @@ package viggletest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -794,4 +798,112 @@ func concurrentWorker(t *testing.T, s *viggletest.Server, c *client, jobs int) {
 		}
 		_ = s.Requests()
 	}
+}
+
+// TestSubmitOutcomeUnknown: submissions whose outcome a client cannot know. A cut connection (after
+// the whole request was read) gives no answer and is counted once, also on a reused keep-alive
+// connection; it creates the render only with SubmitCutCreates. A 2xx without a job id creates the
+// render. A bare 5xx is no decodable JSON error, as Viggle's gateway answers.
+func TestSubmitOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	s := viggletest.New()
+	s.SetScenario("scene_cut", viggletest.Scenario{SubmitCut: true})
+	s.SetScenario("scene_cut_made", viggletest.Scenario{SubmitCut: true, SubmitCutCreates: true, Duration: time.Second})
+	s.SetScenario("scene_noid", viggletest.Scenario{SubmitNoJobID: true, Duration: time.Second})
+	s.SetScenario("scene_502", viggletest.Scenario{SubmitStatus: http.StatusBadGateway})
+	s.SetScenario("scene_500", viggletest.Scenario{SubmitStatus: http.StatusInternalServerError})
+	s.SetScenario("scene_504", viggletest.Scenario{SubmitStatus: http.StatusGatewayTimeout})
+	c := setup(t, s)
+	fields := func(scene string) (*bytes.Buffer, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("scene_id", scene)
+		_ = mw.WriteField("character_mapping", `{"person_a1b2c3d4":"char_alice"}`)
+		_ = mw.Close()
+		return &buf, mw.FormDataContentType()
+	}
+	var conns []bool // GotConn of each post: was the connection reused?
+	post := func(scene string) (*http.Response, error) {
+		body, ct := fields(scene)
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { conns = append(conns, info.Reused) },
+		})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/render", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ct)
+		return c.hc.Do(req)
+	}
+
+	t.Run("cut", func(t *testing.T) {
+		c.create(t, "scene_demo") // leaves a keep-alive connection for the cut POST to reuse
+		creates, accepted := s.Creates(), s.Accepted()
+		resp, err := post("scene_cut")
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("got HTTP %d, want the connection cut without an answer", resp.StatusCode)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("POST timed out (%v), want the connection closed at once", err)
+		}
+		if got := s.Creates() - creates; got != 1 || len(conns) != 1 || !conns[0] {
+			t.Errorf("Creates rose by %d over connections %v, want 1 over one reused connection (not retried)", got, conns)
+		}
+		if got := s.Accepted() - accepted; got != 0 {
+			t.Errorf("Accepted rose by %d, want 0 (nothing created)", got)
+		}
+		reqs := s.Requests()
+		if last := reqs[len(reqs)-1]; last.Method != http.MethodPost || last.Form.Get("scene_id") != "scene_cut" {
+			t.Errorf("last recorded request %s %s %v, want the cut POST with its form", last.Method, last.Path, last.Form)
+		}
+		c.create(t, "scene_demo") // the fake still serves
+	})
+	t.Run("cut after creating", func(t *testing.T) {
+		creates, accepted := s.Creates(), s.Accepted()
+		if resp, err := post("scene_cut_made"); err == nil {
+			resp.Body.Close()
+			t.Fatalf("got HTTP %d, want the connection cut", resp.StatusCode)
+		}
+		if s.Creates()-creates != 1 || s.Accepted()-accepted != 1 {
+			t.Errorf("Creates +%d, Accepted +%d; want 1 and 1", s.Creates()-creates, s.Accepted()-accepted)
+		}
+	})
+	t.Run("2xx without a job id", func(t *testing.T) {
+		accepted := s.Accepted()
+		code, body := c.postMultipart(t, map[string]string{"scene_id": "scene_noid", "character_mapping": `{"a":"b"}`})
+		if code != http.StatusOK || body["status"] != "queued" {
+			t.Fatalf("got HTTP %d %v, want 200 queued", code, body)
+		}
+		if _, ok := body["job_id"]; ok {
+			t.Errorf("body %v has a job_id", body)
+		}
+		if s.Accepted()-accepted != 1 {
+			t.Errorf("Accepted +%d, want 1", s.Accepted()-accepted)
+		}
+	})
+	t.Run("bare 5xx", func(t *testing.T) {
+		for _, tc := range []struct {
+			scene, ctype string
+			status       int
+		}{
+			{"scene_502", "text/html", http.StatusBadGateway},
+			{"scene_500", "text/plain; charset=utf-8", http.StatusInternalServerError},
+			{"scene_504", "text/html", http.StatusGatewayTimeout},
+		} {
+			accepted := s.Accepted()
+			body, ct := fields(tc.scene)
+			resp, b := c.do(t, http.MethodPost, "/api/render", body, ct)
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.ctype {
+				t.Errorf("%s: HTTP %d %q, want %d %q", tc.scene, resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, tc.ctype)
+			}
+			var v any
+			if json.Unmarshal(b, &v) == nil {
+				t.Errorf("%s: body %q decodes as JSON, want a gateway page", tc.scene, b)
+			}
+			if s.Accepted() != accepted {
+				t.Errorf("%s created a job", tc.scene)
+			}
+		}
+	})
 }
