@@ -19,7 +19,7 @@ import (
 
 // routeInteractions adapts the commands router to the bot's Handler: the bot knows sessions and raw
 // gateway events, the router only REST and interactions.
-type routeInteractions struct{ h *commands.Handler }
+type routeInteractions struct{ h *commands.Router }
 
 func (r routeInteractions) HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw bot.RawInteraction) {
 	r.h.HandleInteraction(ctx, s, i.Interaction, raw.AttachmentSizeLimit)
@@ -69,7 +69,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		return terminal.ExitLocal
 	}
 	defer a.Close()
-	route.h = commands.NewHandler(a.engine, a.db, log, nil)
+	route.h = commands.NewHandler(a.engine, a.db, log, nil, nil) // no owners yet
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -56,6 +58,7 @@ func tooLarge(err error) bool {
 type messageEdit struct {
 	Content         *string                           `json:"content,omitempty"`
 	Components      *[]discordgo.MessageComponent     `json:"components,omitempty"`
+	Embeds          *[]*discordgo.MessageEmbed        `json:"embeds,omitempty"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
 	Attachments     *[]attachmentRef                  `json:"attachments,omitempty"`
 }
@@ -76,10 +79,16 @@ type messageCreate struct {
 	Attachments     []attachmentRef                   `json:"attachments,omitempty"`
 }
 
-// send issues a JSON or multipart request in bucket and returns the message id of the answer.
+// send issues a JSON or multipart request in bucket and returns the message id of the answer. A
+// message body (messageEdit, messageCreate) is checked against Discord's limits first, and clipped
+// with a warning where it does not fit (the views are built to fit: this is the last resort).
 func send(ctx context.Context, rest REST, method, url, bucket string, body any, files []*discordgo.File) (string, error) {
 	var resp []byte
 	var err error
+	body, clipped := fitBody(body)
+	if len(clipped) > 0 {
+		slog.Default().Warn("a message over Discord's limits was clipped", "bucket", bucket, "clipped", strings.Join(clipped, "; "))
+	}
 	if len(files) > 0 {
 		// The same files may be sent again (an edit refused, then a channel post): start each from 0.
 		for _, f := range files {

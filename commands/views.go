@@ -2,11 +2,13 @@ package commands
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/viggle-bot/viggle-bot/explain"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/store"
 )
@@ -30,22 +32,53 @@ func code(s string) string {
 
 func ts(t time.Time) string { return fmt.Sprintf("<t:%d:R>", t.Unix()) }
 
-// header is the first lines common to a job's views: scene, job id, map.
-func header(j store.Job, title string) string {
+// Budgets, in characters, of the parts of a view that come from outside and can be long. The Viggle
+// error code and the job ids (ours and Viggle's) are never clipped: the other parts are budgeted so that
+// a view with ids of realistic length (≤ 200 characters in all) fits Discord's 2,000.
+const (
+	sceneBudget     = 100 // a scene id in a view's title line
+	listSceneBudget = 32  // a scene id in a /jobs line
+	mapBudget       = 700 // the "Map:" line
+	statusBudget    = 40  // Viggle's status and stage words
+)
+
+// header is the first lines common to a job's views: title, scene, job id, map (within mapMax
+// characters, clipped at a pair with "…"), options.
+func header(j store.Job, title string, mapMax int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** · scene %s · job %s\n", title, code(j.Request.SceneID), code(j.ID))
-	pairs := make([]string, 0, len(j.Request.Mapping))
-	for _, p := range j.Request.Mapping {
-		pairs = append(pairs, code(p.Person)+" → "+code(p.Character))
-	}
-	const maxMap = 1200
-	m := strings.Join(pairs, ", ")
-	if len(m) > maxMap {
-		m = m[:strings.LastIndex(m[:maxMap], ", ")] + ", …"
-	}
-	fmt.Fprintf(&b, "Map: %s\n", m)
+	fmt.Fprintf(&b, "**%s** · scene %s · job %s\n", title, code(clip(j.Request.SceneID, sceneBudget)), code(j.ID))
+	fmt.Fprintf(&b, "Map: %s\n", mapText(j, mapMax-runes("Map: \n")))
 	if opts := options(j); opts != "" {
 		fmt.Fprintf(&b, "Options: %s\n", opts)
+	}
+	return b.String()
+}
+
+// mapText is the job's map in at most n characters: whole pairs, then ", …" when some are left out.
+func mapText(j store.Job, n int) string {
+	var b strings.Builder
+	used := 0
+	for k, p := range j.Request.Mapping {
+		pair := code(p.Person) + " → " + code(p.Character)
+		sep := ""
+		if k > 0 {
+			sep = ", "
+		}
+		more := k+1 < len(j.Request.Mapping)
+		need := runes(sep) + runes(pair)
+		if more {
+			need += runes(", " + ellipsis) // room to say that more follow
+		}
+		if used+need > n {
+			if k == 0 {
+				return clip(ellipsis, n)
+			}
+			b.WriteString(", " + ellipsis)
+			return b.String()
+		}
+		b.WriteString(sep)
+		b.WriteString(pair)
+		used += runes(sep) + runes(pair)
 	}
 	return b.String()
 }
@@ -70,7 +103,7 @@ func options(j store.Job) string {
 
 func cancelButton(j store.Job) []discordgo.MessageComponent {
 	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-		discordgo.Button{Label: "Cancel render", Style: discordgo.DangerButton, CustomID: btnCancel + ":" + j.ID},
+		discordgo.Button{Label: "Cancel render", Style: discordgo.DangerButton, CustomID: cancelID.build(j.ID)},
 	}}}
 }
 
@@ -83,18 +116,18 @@ func progressView(j store.Job, position int) view {
 // progressWith is progressView with its last sentence, what happens next, given.
 func progressWith(j store.Job, position int, next string) view {
 	var b strings.Builder
-	b.WriteString(header(j, "Rendering"))
+	b.WriteString(header(j, "Rendering", mapBudget))
 	switch j.State {
 	case store.StateQueued, store.StateSubmitting:
 		b.WriteString("Status: sending to Viggle…\n")
 	case store.StateRunning:
-		status := j.ViggleStatus
+		status := clip(j.ViggleStatus, statusBudget)
 		if status == "" {
 			status = "queued"
 		}
 		fmt.Fprintf(&b, "Status: %s · %d%%", status, j.Progress)
 		if j.Stage != "" {
-			fmt.Fprintf(&b, " · %s", strings.ReplaceAll(j.Stage, "_", " "))
+			fmt.Fprintf(&b, " · %s", clip(strings.ReplaceAll(j.Stage, "_", " "), statusBudget))
 		}
 		if position > 0 {
 			fmt.Fprintf(&b, " · #%d in Viggle's queue", position)
@@ -118,14 +151,14 @@ func lastEditView(j store.Job, position int) view {
 		"Still rendering — this message can't change any more, so I'll post the result here and mention <@%s>.", j.OwnerID))
 }
 
-// doneView shows a finished video, attached (the file goes with the message) or as a link.
+// doneView shows a finished video, attached (the file goes with the message) or as a link. The link is
+// never clipped: the map gives way to it.
 func doneView(j store.Job, v jobs.Video, attached bool) view {
 	var b strings.Builder
-	b.WriteString(header(j, "Done!"))
 	fmt.Fprintf(&b, "<@%s>, your video is ready", j.OwnerID)
 	if attached {
 		b.WriteString(".")
-		return view{Content: b.String()}
+		return view{Content: header(j, "Done!", mapBudget) + b.String()}
 	}
 	switch {
 	case v.DownloadErr != nil:
@@ -142,52 +175,59 @@ func doneView(j store.Job, v jobs.Video, attached bool) view {
 			discordgo.Button{Label: "Open video", Style: discordgo.LinkButton, URL: v.URL},
 		}}}
 	}
-	return view{Content: b.String(), Components: comps}
+	rest := b.String()
+	return view{Content: header(j, "Done!", budgetFor(j, "Done!", rest)) + rest, Components: comps}
+}
+
+// budgetFor is the map's budget in a view whose header (title) is followed by rest: mapBudget, less
+// whatever rest needs beyond the rest of the message.
+func budgetFor(j store.Job, title, rest string) int {
+	fixed := runes(header(j, title, 0)) - runes(mapText(j, 0)) + runes(rest)
+	return max(0, min(mapBudget, maxContent-fixed))
 }
 
 func mib(n int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
-// clip keeps text from outside (Viggle's messages) short enough for a Discord message.
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
-}
-
-// endedView shows a job that failed, was cancelled or interrupted: what happened and what to do next.
+// endedView shows a job that failed, was cancelled or interrupted: what happened (explain.Outcome),
+// what to do next, the error code and the ids. Viggle's message gives way to the rest; the code and the
+// ids are never clipped.
 func endedView(j store.Job) view {
-	j.ErrorMessage = clip(j.ErrorMessage, 500)
-	j.ErrorCode = clip(j.ErrorCode, 60)
-	j.ViggleJobID = clip(j.ViggleJobID, 130)
-	var b strings.Builder
+	title, next, retry := "Render failed", explain.Advice(j.ErrorCode), "Retry (uses credits again)"
 	switch j.State {
 	case store.StateCancelled:
-		b.WriteString(header(j, "Cancelled"))
-		b.WriteString(j.ErrorMessage)
+		title, next, retry = "Cancelled", "", ""
 	case store.StateInterrupted:
-		b.WriteString(header(j, "Interrupted"))
-		fmt.Fprintf(&b, "%s\nCheck the Viggle dashboard before you start it again.", j.ErrorMessage)
-	default:
-		b.WriteString(header(j, "Render failed"))
-		fmt.Fprintf(&b, "%s\n%s", j.ErrorMessage, jobs.Advice(j.ErrorCode))
+		title, retry = "Interrupted", "Retry (may use credits twice)"
+		next = "It may have reached Viggle and may have used credits: check the Viggle dashboard before you start it again."
 	}
 	var ids []string
-	if j.ErrorCode != "" {
-		ids = append(ids, "error "+code(j.ErrorCode))
+	if c := explain.Code(j.ErrorCode); c != "" {
+		ids = append(ids, "error "+code(c))
 	}
 	if j.ViggleJobID != "" {
 		ids = append(ids, "Viggle job "+code(j.ViggleJobID))
 	}
-	if len(ids) > 0 {
-		fmt.Fprintf(&b, "\n-# %s", strings.Join(ids, " · "))
+	var tail strings.Builder
+	if next != "" {
+		tail.WriteString("\n" + next)
 	}
-	v := view{Content: b.String()}
-	if j.State == store.StateFailed || j.State == store.StateInterrupted {
+	if len(ids) > 0 {
+		fmt.Fprintf(&tail, "\n-# %s", strings.Join(ids, " · "))
+	}
+	what := explain.Outcome(j)
+	head := header(j, title, mapBudget)
+	if room := maxContent - runes(head) - runes(tail.String()); runes(what) > room {
+		// Viggle's message gives way first, down to a readable part; then the map.
+		keep := max(room, 300)
+		head = header(j, title, mapBudget-(keep-room))
+		what = clip(what, maxContent-runes(head)-runes(tail.String()))
+	}
+	v := view{Content: head + what + tail.String()}
+	if retry != "" {
 		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.Button{Label: "Retry (uses credits again)", Style: discordgo.SecondaryButton, CustomID: btnRetry + ":" + j.ID},
+			discordgo.Button{Label: retry, Style: discordgo.SecondaryButton, CustomID: retryID.build(j.ID)},
 		}}}
 	}
 	return v
@@ -219,7 +259,8 @@ func stateLabel(j *store.Job) string {
 const jobsPageSize = 10
 
 // jobsView lists one page of the caller's jobs, newest first, with Previous/Next buttons that carry the
-// owner, the filter and the page.
+// owner, the filter and the page. A result link that does not fit in the text (a long video URL) becomes
+// a link button instead.
 func jobsView(list []*store.Job, owner, status string, page, total int) view {
 	if total == 0 {
 		msg := "You have no renders in this server yet. Start one with `/render`."
@@ -228,27 +269,53 @@ func jobsView(list []*store.Job, owner, status string, page, total int) view {
 		}
 		return view{Content: msg}
 	}
-	var b strings.Builder
 	title := "Your renders in this server"
 	if status != "" {
 		title = fmt.Sprintf("Your %s renders in this server", status)
 	}
 	pages := (total + jobsPageSize - 1) / jobsPageSize
-	fmt.Fprintf(&b, "**%s** (page %d of %d)\n", title, page+1, pages)
-	for _, j := range list {
-		fmt.Fprintf(&b, "%s · %s · %s · %s", code(j.ID), code(j.Request.SceneID), stateLabel(j), ts(j.CreatedAt))
-		if link := resultLink(j); link != "" {
-			fmt.Fprintf(&b, " · [result](%s)", link)
-		}
-		b.WriteString("\n")
+	lines := make([]string, len(list))
+	links := make([]string, len(list))
+	used := runes(fmt.Sprintf("**%s** (page %d of %d)", title, page+1, pages))
+	for k, j := range list {
+		lines[k] = fmt.Sprintf("%s · %s · %s · %s", code(j.ID), code(clip(j.Request.SceneID, listSceneBudget)), stateLabel(j), ts(j.CreatedAt))
+		links[k] = resultLink(j)
+		used += 1 + runes(lines[k])
 	}
-	v := view{Content: strings.TrimSuffix(b.String(), "\n")}
+	var buttons []discordgo.MessageComponent
+	for k, link := range links {
+		if link == "" {
+			continue
+		}
+		if md := " · [result](" + link + ")"; used+runes(md) <= maxContent {
+			lines[k] += md
+			used += runes(md)
+			continue
+		}
+		if len(link) <= 512 && len(buttons) < (maxRows-1)*maxRowComponents {
+			lines[k] += " · result: the button below"
+			used += runes(" · result: the button below")
+			buttons = append(buttons, discordgo.Button{Label: "Result " + clip(list[k].ID, maxLabel-len("Result ")),
+				Style: discordgo.LinkButton, URL: link})
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** (page %d of %d)", title, page+1, pages)
+	for _, l := range lines {
+		b.WriteString("\n" + l)
+	}
+	v := view{Content: b.String()}
+	for len(buttons) > 0 {
+		n := min(len(buttons), maxRowComponents)
+		v.Components = append(v.Components, discordgo.ActionsRow{Components: buttons[:n]})
+		buttons = buttons[n:]
+	}
 	if pages > 1 {
-		id := func(p int) string { return fmt.Sprintf("%s:%s:%s:%d", btnPage, owner, status, p) }
-		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		id := func(p int) string { return pageID.build(owner, status, strconv.Itoa(p)) }
+		v.Components = append(v.Components, discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "Previous", Style: discordgo.SecondaryButton, CustomID: id(page - 1), Disabled: page == 0},
 			discordgo.Button{Label: "Next", Style: discordgo.SecondaryButton, CustomID: id(page + 1), Disabled: page+1 >= pages},
-		}}}
+		}})
 	}
 	return v
 }

@@ -1,0 +1,173 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/redact"
+)
+
+// The middleware every interaction goes through, outermost first: one log line, the sending of the
+// answer, the automatic deferral, panic recovery, the error sink, and the route's permission check.
+
+// chain wraps h in mw, the first one outermost.
+func chain(h Handler, mw ...Middleware) Handler {
+	for k := len(mw) - 1; k >= 0; k-- {
+		h = mw[k](h)
+	}
+	return h
+}
+
+func (r *Router) middleware() []Middleware {
+	return []Middleware{r.logged, r.sending, r.autoDeferring, r.recovering, r.sinking, r.permitted}
+}
+
+func isAutocomplete(e *Event) bool {
+	return e.Type == discordgo.InteractionApplicationCommandAutocomplete
+}
+
+// logged writes one line per interaction: route, outcome and duration (never the token).
+func (r *Router) logged(next Handler) Handler {
+	return func(ctx context.Context, e *Event) (*Response, error) {
+		start := time.Now()
+		resp, err := next(ctx, e)
+		e.mu.Lock()
+		outcome, deferred := e.outcome, e.autoDeferred
+		e.mu.Unlock()
+		if outcome == "" {
+			outcome = "ok"
+		}
+		level := slog.LevelInfo
+		attrs := []slog.Attr{slog.String("route", e.Route.Name), slog.String("interaction", e.ID),
+			slog.String("outcome", outcome), slog.Duration("duration", time.Since(start))}
+		if deferred {
+			attrs = append(attrs, slog.Bool("auto_deferred", true))
+		}
+		if err != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("err", redact.Text(redact.Error(err), e.Token)))
+		}
+		r.log.LogAttrs(ctx, level, "interaction", attrs...)
+		return resp, err
+	}
+}
+
+// sending sends what the handler returned; what it returns is the sending's error.
+func (r *Router) sending(next Handler) Handler {
+	return func(ctx context.Context, e *Event) (*Response, error) {
+		resp, err := next(ctx, e)
+		if err != nil || resp == nil {
+			return nil, err
+		}
+		if err := e.Respond(ctx, resp); err != nil {
+			e.SetOutcome("not answered")
+			return nil, fmt.Errorf("send the answer: %w", err)
+		}
+		return nil, nil
+	}
+}
+
+// autoDeferring defers the interaction of a handler that has not answered within r.deferAfter; its
+// answer then edits the deferred message (see Event.Respond). One timer per interaction, none for a
+// route that acknowledges by itself.
+func (r *Router) autoDeferring(next Handler) Handler {
+	return func(ctx context.Context, e *Event) (*Response, error) {
+		if e.Route.NoAutoDefer || isAutocomplete(e) || r.deferAfter <= 0 {
+			return next(ctx, e)
+		}
+		t := time.AfterFunc(r.deferAfter, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if e.ack != ackNone {
+				return
+			}
+			if err := e.deferLocked(ctx); err != nil {
+				r.log.Warn("automatic deferral failed", "route", e.Route.Name, "interaction", e.ID, "err", redact.Text(redact.Error(err), e.Token))
+				return
+			}
+			e.autoDeferred = true
+		})
+		defer t.Stop()
+		return next(ctx, e)
+	}
+}
+
+// recovering turns a handler's panic into one ephemeral sentence (an autocomplete gets an empty list),
+// logged with its stack.
+func (r *Router) recovering(next Handler) Handler {
+	return func(ctx context.Context, e *Event) (resp *Response, err error) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			r.log.Error("interaction handler panicked", "route", e.Route.Name, "interaction", e.ID,
+				"panic", redact.Text(fmt.Sprint(v), e.Token), "stack", redact.Text(string(debug.Stack()), e.Token))
+			e.SetOutcome("panic")
+			resp, err = ephemeralText(PanicReply), nil
+			if isAutocomplete(e) {
+				resp = emptyChoices()
+			}
+		}()
+		return next(ctx, e)
+	}
+}
+
+// sinking turns a handler's error into one ephemeral sentence: the error's own (see tell), else a
+// generic one. The error is logged with its cause.
+func (r *Router) sinking(next Handler) Handler {
+	return func(ctx context.Context, e *Event) (*Response, error) {
+		resp, err := next(ctx, e)
+		if err == nil {
+			return resp, nil
+		}
+		msg := internalError
+		var ue *userError
+		if errors.As(err, &ue) {
+			msg = ue.msg
+		}
+		r.log.Error("interaction failed", "route", e.Route.Name, "interaction", e.ID, "err", redact.Text(redact.Error(err), e.Token))
+		e.SetOutcome("error")
+		if isAutocomplete(e) {
+			return emptyChoices(), nil
+		}
+		return ephemeralText(msg), nil
+	}
+}
+
+// permitted refuses, ephemerally and saying what is needed, a member without the route's permission.
+func (r *Router) permitted(next Handler) Handler {
+	return func(ctx context.Context, e *Event) (*Response, error) {
+		why := r.refusal(e)
+		if why == "" {
+			return next(ctx, e)
+		}
+		e.SetOutcome("refused")
+		if isAutocomplete(e) {
+			return emptyChoices(), nil
+		}
+		return ephemeralText(why), nil
+	}
+}
+
+// refusal is why e's member may not use its route ("" when they may).
+func (r *Router) refusal(e *Event) string {
+	switch e.Route.Perm {
+	case PermManageGuild:
+		const need = discordgo.PermissionManageGuild | discordgo.PermissionAdministrator
+		if e.Member == nil || e.Member.Permissions&need == 0 {
+			return "You need the Manage Server permission to use this."
+		}
+	case PermOwners:
+		if !r.owners[e.User()] {
+			return "Only the bot's owners can use this."
+		}
+	}
+	return ""
+}
