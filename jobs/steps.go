@@ -182,24 +182,27 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 	sub, err := e.viggle.CreateRender(pctx, renderRequest(j.Request))
 	e.hook(PointPosted, j)
 	if err != nil {
+		// Refused (nothing was created at Viggle) only on Viggle's own 4xx answer: anything else that may
+		// have reached Viggle is an unknown outcome, never sent again.
 		var apiErr *viggle.APIError
 		switch {
-		case errors.As(err, &apiErr):
+		case errors.Is(err, viggle.ErrNotSent):
+			e.log.Warn("render not sent", "job", j.ID, "err", err)
+			return e.endDurable(ctx, j, store.StateFailed, CodeNotSent, "")
+		case !errors.Is(err, viggle.ErrOutcomeUnknown) && errors.As(err, &apiErr) && apiErr.Decoded &&
+			apiErr.HTTPStatus >= 400 && apiErr.HTTPStatus <= 499:
 			msg := apiErr.Message
 			if msg == "" {
 				msg = httpFact(apiErr.HTTPStatus)
 			}
 			e.log.Info("viggle refused the render", "job", j.ID, "http_status", apiErr.HTTPStatus, "code", apiErr.Code)
 			return e.endDurable(ctx, j, store.StateFailed, apiErr.Code, msg)
-		case errors.Is(err, viggle.ErrNotSent):
-			e.log.Warn("render not sent", "job", j.ID, "err", err)
-			return e.endDurable(ctx, j, store.StateFailed, CodeNotSent, "")
 		default:
-			e.log.Error("render outcome unknown", "job", j.ID, "err", err)
 			fact := ""
 			if errors.As(err, &apiErr) {
 				fact = httpFact(apiErr.HTTPStatus)
 			}
+			e.log.Error("render outcome unknown", "job", j.ID, "err", err)
 			return e.endDurable(ctx, j, store.StateInterrupted, CodeOutcomeUnknown, fact)
 		}
 	}

@@ -15,13 +15,16 @@ import (
 )
 
 // Errors of CreateRender, usable with errors.Is. Exactly one of them is in the chain of a CreateRender error,
-// unless the error is an *APIError (Viggle answered and refused).
+// unless Viggle refused the render: a 4xx with a decodable error body, an *APIError alone. A 5xx or a 4xx
+// whose body is not one of Viggle's error envelopes is ErrOutcomeUnknown with the *APIError in its chain (its
+// status stays visible).
 var (
 	// ErrNotSent means the request certainly did not reach Viggle (invalid request, limiter or context done
 	// before a connection was obtained, DNS or dial error): it is safe to try again.
 	ErrNotSent = errors.New("viggle: request not sent")
 	// ErrOutcomeUnknown means the request may have reached Viggle but no usable answer came (a timeout or reset
-	// after a connection was obtained, a 2xx whose body is unreadable or has no job_id, a redirect). The render
+	// after a connection was obtained, a 5xx, a 4xx without a decodable error, a 2xx whose body is unreadable or
+	// has no job_id, a redirect). The render
 	// may exist and may be charged: it must not be resubmitted automatically.
 	ErrOutcomeUnknown = errors.New("viggle: request outcome unknown")
 )
@@ -36,6 +39,9 @@ type APIError struct {
 	Message    string
 	Action     string        // Viggle's hint on what to do, if any
 	RetryAfter time.Duration // parsed Retry-After header, if any (not capped)
+	// Decoded says that the body was one of Viggle's JSON error envelopes (with a code or a message),
+	// not a proxy's page or an unreadable body: only then is a 4xx to a create a refusal for sure.
+	Decoded bool
 }
 
 // Error returns e.g. `viggle: HTTP 402 CS-UORC01-008: Insufficient credits`. The message is truncated and
@@ -195,6 +201,7 @@ func decodeAPIError(status int, h http.Header, body []byte) *APIError {
 			e.Message = firstText(d.Message, d.Error, d.Detail)
 			e.Action = firstText(d.Action)
 			if e.Code != "" || e.Message != "" {
+				e.Decoded = true
 				return e
 			}
 		}
@@ -203,6 +210,7 @@ func decodeAPIError(status int, h http.Header, body []byte) *APIError {
 			e.Message = msg
 			e.Code = firstText(env.ErrorCode, env.Code)
 			e.Action = firstText(env.Action)
+			e.Decoded = true
 			return e
 		}
 		// Top-level fields; "error" may be a string or an object.
@@ -217,6 +225,7 @@ func decodeAPIError(status int, h http.Header, body []byte) *APIError {
 			e.Action = firstText(env.Action)
 		}
 		if e.Code != "" || e.Message != "" {
+			e.Decoded = true
 			return e
 		}
 	}

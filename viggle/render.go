@@ -333,7 +333,13 @@ func (c *Client) CreateRender(ctx context.Context, req RenderRequest) (*Submitte
 		return nil, c.wrap(op, ErrOutcomeUnknown, c.checkResponse(resp))
 	}
 	if err := c.checkResponse(resp); err != nil {
-		return nil, c.wrap(op, nil, err)
+		// Only a 4xx with Viggle's own error body says that nothing was created; a 5xx (or a proxy's page)
+		// may come after the render was made.
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.HTTPStatus >= 400 && apiErr.HTTPStatus <= 499 && apiErr.Decoded {
+			return nil, c.wrap(op, nil, err)
+		}
+		return nil, c.wrap(op, ErrOutcomeUnknown, err)
 	}
 	b, err := readBody(resp.Body, maxErrorBody)
 	if err != nil {

@@ -162,10 +162,11 @@ func TestCreateRenderUnusableAnswer(t *testing.T) {
 	}
 }
 
-// Viggle's error answer to a create is an *APIError, sent once (never retried), and neither sentinel.
+// Viggle's refusal of a create (a 4xx with its error body) is an *APIError, sent once (never retried), and
+// neither sentinel: nothing was created.
 func TestCreateRenderErrorNotRetried(t *testing.T) {
 	t.Parallel()
-	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusPaymentRequired, http.StatusInternalServerError} {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusPaymentRequired, http.StatusBadRequest} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
 			mux, c, _ := setup(t)
@@ -177,11 +178,52 @@ func TestCreateRenderErrorNotRetried(t *testing.T) {
 			}))
 			_, err := c.CreateRender(t.Context(), RenderRequest{SceneID: "s", CharacterMapping: `{"a":"b"}`})
 			var ae *APIError
-			if !errors.As(err, &ae) || ae.HTTPStatus != status || ae.Code != "CS-X" {
-				t.Fatalf("error = %v, want *APIError %d CS-X", err, status)
+			if !errors.As(err, &ae) || ae.HTTPStatus != status || ae.Code != "CS-X" || !ae.Decoded {
+				t.Fatalf("error = %v, want a decoded *APIError %d CS-X", err, status)
 			}
 			if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrNotSent) {
 				t.Errorf("error %v carries a sentinel; Viggle answered", err)
+			}
+			if n.get() != 1 {
+				t.Errorf("%d requests, want exactly 1", n.get())
+			}
+			noKey(t, err)
+		})
+	}
+}
+
+// A 5xx to a create, even with Viggle's error body, or a 4xx whose body is not one of Viggle's error
+// envelopes (a proxy's page) may come after the render was made: ErrOutcomeUnknown, with the *APIError
+// (its status) in the chain, sent once.
+func TestCreateRenderOutcomeUnknownAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status int
+		body   string
+	}{
+		{http.StatusInternalServerError, `{"detail":{"error_code":"CS-X","message":"no"}}`},
+		{http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>"},
+		{http.StatusServiceUnavailable, `{"detail":"overloaded"}`},
+		{http.StatusBadRequest, "<html><body>Request rejected by proxy</body></html>"},
+		{http.StatusForbidden, ""},
+		{http.StatusTooManyRequests, `{"foo":1}`},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			t.Parallel()
+			mux, c, _ := setup(t)
+			var n counter
+			mux.HandleFunc("POST /api/render", n.wrap(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			_, err := c.CreateRender(t.Context(), RenderRequest{SceneID: "s", CharacterMapping: `{"a":"b"}`})
+			if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrNotSent) {
+				t.Fatalf("error = %v, want ErrOutcomeUnknown only", err)
+			}
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.HTTPStatus != tc.status {
+				t.Fatalf("error = %v, want the *APIError %d in its chain", err, tc.status)
 			}
 			if n.get() != 1 {
 				t.Errorf("%d requests, want exactly 1", n.get())
@@ -421,17 +463,17 @@ func TestErrorShapes(t *testing.T) {
 	}{
 		{"detail object", 402, "application/json",
 			`{"detail":{"error_code":"CS-UORC01-008","message":"Insufficient credits","action":"Buy credits"}}`,
-			APIError{HTTPStatus: 402, Code: "CS-UORC01-008", Message: "Insufficient credits", Action: "Buy credits"},
+			APIError{HTTPStatus: 402, Code: "CS-UORC01-008", Message: "Insufficient credits", Action: "Buy credits", Decoded: true},
 			"viggle: HTTP 402 CS-UORC01-008: Insufficient credits"},
 		{"detail string", 401, "application/json", `{"detail":"Invalid API key"}`,
-			APIError{HTTPStatus: 401, Message: "Invalid API key"}, "viggle: HTTP 401: Invalid API key"},
+			APIError{HTTPStatus: 401, Message: "Invalid API key", Decoded: true}, "viggle: HTTP 401: Invalid API key"},
 		{"top-level code and message", 400, "application/json", `{"error_code":"CS-ORIV-012","message":"Invalid character_mapping"}`,
-			APIError{HTTPStatus: 400, Code: "CS-ORIV-012", Message: "Invalid character_mapping"},
+			APIError{HTTPStatus: 400, Code: "CS-ORIV-012", Message: "Invalid character_mapping", Decoded: true},
 			"viggle: HTTP 400 CS-ORIV-012: Invalid character_mapping"},
 		{"top-level error", 404, "application/json", `{"error":"Job not found"}`,
-			APIError{HTTPStatus: 404, Message: "Job not found"}, "viggle: HTTP 404: Job not found"},
+			APIError{HTTPStatus: 404, Message: "Job not found", Decoded: true}, "viggle: HTTP 404: Job not found"},
 		{"fastapi validation list", 422, "application/json", `{"detail":[{"loc":["body","scene_id"],"msg":"field required"}]}`,
-			APIError{HTTPStatus: 422, Message: "field required"}, "viggle: HTTP 422: field required"},
+			APIError{HTTPStatus: 422, Message: "field required", Decoded: true}, "viggle: HTTP 422: field required"},
 		{"plain text 502", 502, "text/plain", "Bad Gateway\n",
 			APIError{HTTPStatus: 502, Message: "Bad Gateway"}, "viggle: HTTP 502: Bad Gateway"},
 		{"html 502", 502, "text/html", "<html><head><title>502 Bad Gateway</title></head>\n<body><h1>502 Bad Gateway</h1><hr>nginx</body></html>",
@@ -441,7 +483,7 @@ func TestErrorShapes(t *testing.T) {
 		{"unrelated json", 503, "application/json", `{"foo":1}`,
 			APIError{HTTPStatus: 503, Message: `{"foo":1}`}, `viggle: HTTP 503: {"foo":1}`},
 		{"key echoed", 401, "application/json", `{"detail":"bad key sk-SECRET-abc123"}`,
-			APIError{HTTPStatus: 401, Message: "bad key [REDACTED]"}, "viggle: HTTP 401: bad key [REDACTED]"},
+			APIError{HTTPStatus: 401, Message: "bad key [REDACTED]", Decoded: true}, "viggle: HTTP 401: bad key [REDACTED]"},
 		{"control characters", 400, "text/plain", "bad\x00\x1b[31m\ttext\r\n",
 			APIError{HTTPStatus: 400, Message: "bad [31m text"}, "viggle: HTTP 400: bad [31m text"},
 	}
