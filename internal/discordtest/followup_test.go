@@ -202,3 +202,39 @@ func TestDelayAfter(t *testing.T) {
 		t.Errorf("Followups = %d, want 2 (one held back, one answered)", len(fu))
 	}
 }
+
+// TestArrived: a request whose answer is held back is counted by Arrived at once, and recorded in
+// Requests only once answered.
+func TestArrived(t *testing.T) {
+	t.Parallel()
+	fake, base := startFake(t)
+	fake.FailNext(http.MethodPost, "/channels/*/messages", Failure{Delay: time.Minute, Status: 503})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v9/channels/"+DefaultChannelID+"/messages",
+			strings.NewReader(`{"content": "x"}`))
+		req.Header.Set("Authorization", "Bot "+testToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, fake, "the request to arrive", func() bool { return fake.Arrived(http.MethodPost, "/channels/*/messages") == 1 })
+	if n := len(fake.Find(http.MethodPost, "/channels/*/messages")); n != 0 {
+		t.Errorf("Find = %d while the answer is held, want 0", n)
+	}
+	if n := fake.Arrived(http.MethodGet, "/channels/*/messages"); n != 0 {
+		t.Errorf("Arrived for another method = %d", n)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("the held request was answered")
+	}
+	waitFor(t, fake, "the request recorded", func() bool { return len(fake.Find(http.MethodPost, "/channels/*/messages")) == 1 })
+	if n := len(fake.ChannelMessages(DefaultChannelID)); n != 0 {
+		t.Errorf("%d messages created by a refused request", n)
+	}
+}

@@ -729,18 +729,21 @@ func (s *Server) Original(interactionID string) (*Message, bool) {
 	return &c, true
 }
 
-// Followups returns the follow-up messages of an interaction, oldest first.
-func (s *Server) Followups(interactionID string) []Message {
+// Followups returns the follow-up messages of an interaction (POST /webhooks/{app}/{token}), oldest
+// first, as they stand now (copies). The first follow-up after a deferred response replaces the
+// "thinking" message, as on Discord: it is the Original, not a follow-up.
+func (s *Server) Followups(interactionID string) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.interactions[interactionID]
 	if st == nil {
 		return nil
 	}
-	var out []Message
+	var out []*Message
 	for _, id := range st.followups {
 		if m := s.messages[id]; m != nil {
-			out = append(out, m.clone())
+			c := m.clone()
+			out = append(out, &c)
 		}
 	}
 	return out

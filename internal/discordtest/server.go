@@ -204,6 +204,7 @@ type Server struct {
 	mu            sync.Mutex
 	changed       chan struct{}
 	requests      []Request
+	arrived       []arrival // every REST request as it arrived, before any answer
 	failures      []failRule
 	lastSnowflake int64
 	interactions  map[string]*interactionState
@@ -356,6 +357,24 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// arrival is a REST request as it arrived.
+type arrival struct{ method, route string }
+
+// Arrived returns how many REST requests matching method and pathPattern (see FailNext) have
+// arrived, including those whose answer is still being held back (Failure.Delay, DelayAfter) and so
+// not yet in Requests.
+func (s *Server) Arrived(method, pathPattern string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, a := range s.arrived {
+		if matchRequest(method, pathPattern, a.method, a.route) {
+			n++
+		}
+	}
+	return n
 }
 
 // Find returns the recorded requests whose method and route match; see
@@ -515,7 +534,9 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, route string,
 	}()
 
 	s.mu.Lock()
+	s.arrived = append(s.arrived, arrival{method: r.Method, route: route})
 	f, failing := s.takeFailureLocked(r.Method, route)
+	s.notifyLocked()
 	s.mu.Unlock()
 	if failing {
 		if f.Delay > 0 {
