@@ -54,8 +54,8 @@
 //
 // A job's state is derived from its id, which encodes the scene id, the
 // creation time (unix ms), the background mode, the fast flag and a random
-// nonce ("job_" + base64url, at most 128 characters; scene ids are limited to
-// 64 bytes). So a second process (a restarted bot running its own fake) can
+// nonce ("job_" + base64url, at most 128 characters; a scene id over 64
+// bytes is carried as a hash, resolved among the scenarios a Server knows). So a second process (a restarted bot running its own fake) can
 // answer for a job created by an earlier one, as long as it knows the scene:
 // time-based progress is the same given the same clock. Kept only in memory,
 // and so lost in a fresh process: count-based progress (Scenario.Polls; a

@@ -15,6 +15,7 @@ func TestJobIDRoundTrip(t *testing.T) {
 		{scene: "scene.with.dots", created: created, bg: "transparent", fast: true},
 		{scene: "660e8400-e29b-41d4-a716-446655440000", created: created, bg: "solid"},
 		{scene: strings.Repeat("x", maxSceneIDLen), created: created.Add(100 * 365 * 24 * time.Hour), bg: "inpaint", fast: true},
+		{scene: sceneHash(strings.Repeat("y", 128)), hashed: true, created: created, bg: "solid", fast: true},
 	}
 	seen := map[string]bool{}
 	for _, k := range tests {

@@ -36,6 +36,12 @@ func (s *Server) lookup(id string) (job, bool) {
 	if !ok {
 		return job{}, false
 	}
+	if k.hashed {
+		if k.scene, ok = s.sceneByHash(k.scene); !ok {
+			return job{}, false
+		}
+		k.hashed = false
+	}
 	sc, ok := s.scenario(k.scene)
 	if !ok {
 		return job{}, false
@@ -231,11 +237,6 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, form url.V
 	if !ok {
 		writeError(w, http.StatusBadRequest, CodeSceneNotFound, "Scene not found",
 			"Check the scene ID; the scene must be ready")
-		return
-	}
-	if len(sceneID) > maxSceneIDLen {
-		writeError(w, http.StatusBadRequest, CodeValidation,
-			fmt.Sprintf("viggletest: scene_id longer than %d bytes cannot be encoded in a job id", maxSceneIDLen), "")
 		return
 	}
 	k := jobKey{scene: sceneID, created: time.UnixMilli(now.UnixMilli()).UTC(), bg: bg, fast: fast}

@@ -131,12 +131,25 @@ func New(opts ...Option) *Server {
 	return s
 }
 
-// SetScenario adds or replaces the scenario of sceneID. Scene ids longer
-// than 64 bytes cannot be encoded into job ids: POST answers 400 for them.
+// SetScenario adds or replaces the scenario of sceneID. Scene ids of any
+// length work; job ids of scenes over 64 bytes carry a hash of the id, which
+// a Server resolves among the scenarios it knows.
 func (s *Server) SetScenario(sceneID string, sc Scenario) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.scenarios[sceneID] = sc
+}
+
+// sceneByHash returns the known scene id whose sceneHash is h.
+func (s *Server) sceneByHash(h string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.scenarios {
+		if len(id) > maxSceneIDLen && sceneHash(id) == h {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 func (s *Server) scenario(sceneID string) (Scenario, bool) {

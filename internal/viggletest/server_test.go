@@ -590,18 +590,26 @@ func TestValidation(t *testing.T) {
 func TestLongSceneID(t *testing.T) {
 	t.Parallel()
 	s := viggletest.New()
-	ok64, long := strings.Repeat("s", 64), strings.Repeat("s", 65)
-	s.SetScenario(ok64, viggletest.Scenario{Polls: 1})
-	s.SetScenario(long, viggletest.Scenario{Polls: 1})
-	c := setup(t, s)
-	id := c.create(t, ok64, "background_mode", "transparent", "fast", "true")
-	if len(id) > 128 {
-		t.Errorf("job id is %d chars, want <= 128", len(id))
+	for _, n := range []int{64, 65, 128, 300} {
+		scene := strings.Repeat("s", n)
+		s.SetScenario(scene, viggletest.Scenario{Duration: time.Second})
 	}
-	wantField(t, c.status(t, id), "status", "complete")
-	code, body := c.postMultipart(t, map[string]string{"scene_id": long, "character_mapping": `{"a":"b"}`})
-	if code != http.StatusBadRequest {
-		t.Errorf("65-byte scene id: HTTP %d %v, want 400", code, body)
+	c := setup(t, s)
+	for _, n := range []int{64, 65, 128, 300} {
+		scene := strings.Repeat("s", n)
+		id := c.create(t, scene, "background_mode", "transparent", "fast", "true")
+		if len(id) > 128 {
+			t.Errorf("%d-byte scene: job id is %d chars, want <= 128", n, len(id))
+		}
+		wantField(t, c.status(t, id), "status", "queued")
+		// Another process that knows the scene answers for the job (the id carries a hash of a long scene id).
+		other := setup(t, viggletest.New(viggletest.WithScenarios(map[string]viggletest.Scenario{scene: {Duration: time.Second}})))
+		wantField(t, other.status(t, id), "job_id", id)
+		// One that does not know it: the job is unknown.
+		resp, _ := setup(t, viggletest.New()).do(t, http.MethodGet, "/api/render/"+id, nil, "")
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%d-byte scene unknown to the server: HTTP %d, want 404", n, resp.StatusCode)
+		}
 	}
 }
 
