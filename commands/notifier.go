@@ -109,7 +109,7 @@ func (n *Notifier) post(ctx context.Context, j store.Job, channelID, kind string
 	body := messageCreate{
 		Content:         v.Content,
 		Components:      v.Components,
-		AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{j.OwnerID}},
+		AllowedMentions: ownerOnly(j),
 		Nonce:           nonce(j, kind),
 		EnforceNonce:    true,
 	}
@@ -361,9 +361,6 @@ func (n *Notifier) Cancelled(ctx context.Context, j store.Job) (store.Delivery, 
 func (n *Notifier) Interrupted(ctx context.Context, j store.Job) (store.Delivery, error) {
 	return n.ended(ctx, j, "interrupted")
 }
-
-// FollowUp sends nothing yet.
-func (n *Notifier) FollowUp(context.Context, store.Job) error { return nil }
 
 // Forget drops the editor's state for the job.
 func (n *Notifier) Forget(jobID string) { n.ed.forget(jobID) }
