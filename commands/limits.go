@@ -155,11 +155,19 @@ func (f *fitter) embeds(embeds []*discordgo.MessageEmbed) []*discordgo.MessageEm
 			n += runes(a.Name)
 			cp.Author = &a
 		}
-		// Over the total: the description gives way (it is the only long free text the bot writes).
-		if total+n > maxEmbedTotal {
-			keep := max(0, runes(cp.Description)-(total+n-maxEmbedTotal))
-			f.text("embeds in all", &cp.Description, keep)
-			n = maxEmbedTotal - total
+		// Over the total: the description gives way first, then the last fields.
+		if over := total + n - maxEmbedTotal; over > 0 {
+			d := runes(cp.Description)
+			f.text("embeds in all", &cp.Description, max(0, d-over))
+			n -= d - runes(cp.Description)
+			for total+n > maxEmbedTotal && len(cp.Fields) > 0 {
+				last := cp.Fields[len(cp.Fields)-1]
+				if last != nil {
+					n -= runes(last.Name) + runes(last.Value)
+				}
+				cp.Fields = cp.Fields[:len(cp.Fields)-1]
+				f.clipped = append(f.clipped, "an embed field (embeds in all over the limit)")
+			}
 		}
 		total += n
 		out[k] = &cp

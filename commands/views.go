@@ -282,19 +282,28 @@ func jobsView(list []*store.Job, owner, status string, page, total int) view {
 		links[k] = resultLink(j)
 		used += 1 + runes(lines[k])
 	}
+	const note = " · result: the button below"
+	left := 0 // links still to place
+	for _, link := range links {
+		if link != "" {
+			left++
+		}
+	}
 	var buttons []discordgo.MessageComponent
 	for k, link := range links {
 		if link == "" {
 			continue
 		}
-		if md := " · [result](" + link + ")"; used+runes(md) <= maxContent {
+		left--
+		// In the text while the links after it can still have at least their note.
+		if md := " · [result](" + link + ")"; used+runes(md)+left*runes(note) <= maxContent {
 			lines[k] += md
 			used += runes(md)
 			continue
 		}
 		if len(link) <= 512 && len(buttons) < (maxRows-1)*maxRowComponents {
-			lines[k] += " · result: the button below"
-			used += runes(" · result: the button below")
+			lines[k] += note
+			used += runes(note)
 			buttons = append(buttons, discordgo.Button{Label: "Result " + clip(list[k].ID, maxLabel-len("Result ")),
 				Style: discordgo.LinkButton, URL: link})
 		}
