@@ -42,6 +42,9 @@ var (
 	// ErrNotStarted is returned by Enqueue and Resume before Start. A job recorded meanwhile is not
 	// lost: Start resumes every unfinished job (an acknowledged Discord job included).
 	ErrNotStarted = errors.New("engine not started")
+	// ErrStopped is returned by Enqueue once Stop was called; the job's lease is left alone, so the next
+	// process resumes it.
+	ErrStopped = errors.New("engine stopped")
 )
 
 // Options configure an Engine. Zero values take the defaults documented on each field.
@@ -253,6 +256,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*store.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer e.notifier.Forget(id)
 	defer e.release(j)
 	defer e.streaks.Delete(id)
 	for {

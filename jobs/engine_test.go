@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/explain"
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/spec"
@@ -506,11 +508,18 @@ func TestUnacknowledgedJobsAreClosedWithoutPost(t *testing.T) {
 	}
 }
 
+// TestStopFinishesThePostInFlight: Stop does not return while a POST is in flight, even past its own
+// deadline (the caller closes the database next): it waits for the answer to be recorded, then gives the
+// lease back, and a new process goes on without a second POST.
 func TestStopFinishesThePostInFlight(t *testing.T) {
 	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 2}})
 	release := h.fake.Hold()
 	defer release()
-	e := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord })
+	var logs testkit.SyncBuffer
+	e := h.engine(t, func(o *jobs.Options) {
+		o.Origin = store.OriginDiscord
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
 	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u", Request: request(t, "scene_ok", "a=b")})
 	if err != nil {
 		t.Fatal(err)
@@ -521,17 +530,28 @@ func TestStopFinishesThePostInFlight(t *testing.T) {
 	<-h.fake.Held() // the POST has reached Viggle
 	stopCtx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := e.Stop(stopCtx); err == nil {
-		t.Fatal("Stop returned before the POST in flight ended")
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.Stop(stopCtx) }()
+	waitFor(t, "Stop to say it waits for the POST", func() bool { return strings.Contains(logs.String(), "stop: waiting for the steps in flight") })
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) while the POST was in flight", err)
+	default:
 	}
 	if row := h.get(t, j.ID); row.LeaseOwner == "" {
 		t.Fatal("Stop released the lease of a job whose POST is in flight")
 	}
 	release()
-	// The POST's answer is recorded, then the lease given back.
-	h.waitRow(t, j.ID, "the Viggle id recorded and the lease released", func(row *store.Job) bool {
-		return row.State == store.StateRunning && row.ViggleJobID != "" && row.LeaseOwner == ""
-	})
+	if err := <-stopped; err == nil {
+		t.Error("Stop past its deadline returned no error")
+	}
+	// By the time Stop returned, the POST's answer was recorded and the lease given back.
+	if row := h.get(t, j.ID); row.State != store.StateRunning || row.ViggleJobID == "" || row.LeaseOwner != "" {
+		t.Fatalf("after Stop: %s viggle id %q lease %q, want running, recorded, released", row.State, row.ViggleJobID, row.LeaseOwner)
+	}
+	if n := h.rec.count("forget", j.ID); n != 1 {
+		t.Errorf("the notifier was told to forget the job %d times, want 1", n)
+	}
 	// A new process picks it up and delivers it without a second POST.
 	got, err := h.engine(t, func(o *jobs.Options) { o.Origin = store.OriginDiscord }).Run(t.Context(), j.ID)
 	if err != nil || got.State != store.StateDelivered {

@@ -89,13 +89,21 @@ func (e *Engine) Start(ctx context.Context) error {
 	return e.Resume(ctx)
 }
 
-// Stop cancels the jobs' steps, waits for the workers (at most until ctx ends) and releases every
-// lease, so that the next process resumes at once. POSTs in flight are finished and recorded first.
+// Stop stops the background scheduler and returns only once every one of its goroutines has returned, so
+// that the caller may close the database right after. It cancels the jobs' steps; the only step that
+// outlives the cancel is a POST in flight and the commit of its answer (with telling the owner when it
+// ended the job), bounded by Options.SubmitTimeout and a few commits. When ctx ends first, Stop logs
+// that it is waiting and still waits: its error then says it took longer than ctx allowed. Every job
+// this process held is released (the next process resumes it at once) and forgotten by the Notifier.
+// Enqueue refuses new jobs from the moment Stop is called.
 func (e *Engine) Stop(ctx context.Context) error {
 	s := e.sched.Load()
 	if s == nil {
 		return nil
 	}
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 	s.cancel()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -103,24 +111,40 @@ func (e *Engine) Stop(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("jobs: stop: %w", ctx.Err())
+		err = fmt.Errorf("jobs: stop: took longer than allowed (%w): waited for the steps in flight", ctx.Err())
+		e.log.Warn("stop: waiting for the steps in flight (a POST and the record of its answer)", "active", e.Active())
+		<-done
 	}
-	// Release the jobs waiting for their next step. A job whose step is still running (a POST being
-	// finished and recorded) is released by its worker when the step returns.
+	// No worker runs any more: release every job still here, whether waiting in the heap or taken off it
+	// by the dispatcher when the cancel came.
 	s.mu.Lock()
-	s.stopped = true
-	jobs := make([]*store.Job, 0, len(s.tasks))
-	for id, t := range s.tasks {
-		if t.index >= 0 {
-			jobs = append(jobs, t.job)
-			delete(s.tasks, id)
-		}
+	left := make([]*task, 0, len(s.tasks))
+	for _, t := range s.tasks {
+		left = append(left, t)
 	}
 	s.mu.Unlock()
-	for _, j := range jobs {
-		e.release(j)
+	for _, t := range left {
+		s.drop(t)
 	}
 	return err
+}
+
+// drop ends this process's work on a job: it leaves the scheduler, its lease is released and the
+// Notifier forgets it.
+func (s *scheduler) drop(t *task) {
+	s.mu.Lock()
+	if s.tasks[t.job.ID] != t {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.tasks, t.job.ID)
+	if t.index >= 0 {
+		heap.Remove(&s.h, t.index)
+	}
+	s.mu.Unlock()
+	s.e.streaks.Delete(t.job.ID)
+	s.e.release(t.job)
+	s.e.notifier.Forget(t.job.ID)
 }
 
 // Resume schedules every unfinished job of this engine's origin that no live process holds.
@@ -141,7 +165,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 		if s.has(j.ID) {
 			continue // already scheduled here: leave its timing (and backoff) alone
 		}
-		if err := e.Enqueue(ctx, j.ID); err != nil && !errors.Is(err, store.ErrLeased) {
+		if err := e.Enqueue(ctx, j.ID); err != nil && !errors.Is(err, store.ErrLeased) && !errors.Is(err, ErrStopped) {
 			e.log.Warn("resume job", "job", j.ID, "err", err)
 		}
 	}
@@ -149,8 +173,8 @@ func (e *Engine) Resume(ctx context.Context) error {
 }
 
 // Acknowledged records that the job's request was acknowledged (its owner saw the answer) and schedules
-// it, in one call. Before Start only the record is made: Start resumes the job (logged at info, not an
-// error for the caller).
+// it, in one call. Before Start, or once Stop was called, only the record is made: Start (of this or the
+// next process) resumes the job; that is logged at info, not an error for the caller.
 func (e *Engine) Acknowledged(ctx context.Context, id string) error {
 	if err := e.store.Acknowledge(ctx, id, e.opts.Now()); err != nil {
 		return fmt.Errorf("jobs: record the acknowledgement of %s: %w", id, err)
@@ -158,6 +182,8 @@ func (e *Engine) Acknowledged(ctx context.Context, id string) error {
 	switch err := e.Enqueue(ctx, id); {
 	case errors.Is(err, ErrNotStarted):
 		e.log.Info("job acknowledged before the engine started; it starts with the engine", "job", id)
+	case errors.Is(err, ErrStopped):
+		e.log.Info("job acknowledged while the engine stops; the next start resumes it", "job", id)
 	case err != nil:
 		return fmt.Errorf("jobs: schedule acknowledged job %s: %w", id, err)
 	}
@@ -165,11 +191,15 @@ func (e *Engine) Acknowledged(ctx context.Context, id string) error {
 }
 
 // Enqueue takes the job's lease and schedules its next step now. A job already scheduled here is
-// woken instead.
+// woken instead. Before Start it returns ErrNotStarted, once Stop was called ErrStopped, and in both
+// cases leaves the job's lease alone.
 func (e *Engine) Enqueue(ctx context.Context, id string) error {
 	s := e.sched.Load()
 	if s == nil {
 		return fmt.Errorf("jobs: enqueue %s: %w", id, ErrNotStarted)
+	}
+	if s.isStopped() {
+		return fmt.Errorf("jobs: enqueue %s: %w", id, ErrStopped)
 	}
 	if s.wake(id) {
 		return nil
@@ -179,8 +209,13 @@ func (e *Engine) Enqueue(ctx context.Context, id string) error {
 		return err
 	}
 	s.mu.Lock()
+	if s.stopped { // Stop began while the lease was being claimed: give it back
+		s.mu.Unlock()
+		e.release(j)
+		return fmt.Errorf("jobs: enqueue %s: %w", id, ErrStopped)
+	}
 	defer s.mu.Unlock()
-	if _, ok := s.tasks[id]; ok || s.stopped {
+	if _, ok := s.tasks[id]; ok {
 		return nil
 	}
 	t := &task{job: j, due: time.Now()}
@@ -199,6 +234,12 @@ func (e *Engine) Active() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.tasks)
+}
+
+func (s *scheduler) isStopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
 }
 
 func (s *scheduler) has(id string) bool {
@@ -296,10 +337,7 @@ func (s *scheduler) run(t *task) {
 	case s.ctx.Err() != nil:
 		// Stopping: this step has ended (a POST in flight was finished and recorded), so the job can
 		// be given back now.
-		s.mu.Lock()
-		delete(s.tasks, t.job.ID)
-		s.mu.Unlock()
-		e.release(t.job)
+		s.drop(t)
 		return
 	case errors.As(err, &derr):
 		if e.outOfPatience(t.job) {
@@ -321,17 +359,9 @@ func (s *scheduler) run(t *task) {
 		}
 	}
 	s.mu.Lock()
-	if done {
-		e.streaks.Delete(t.job.ID)
-		delete(s.tasks, t.job.ID)
+	if done || s.stopped {
 		s.mu.Unlock()
-		e.release(t.job)
-		return
-	}
-	if s.stopped {
-		delete(s.tasks, t.job.ID)
-		s.mu.Unlock()
-		e.release(t.job)
+		s.drop(t)
 		return
 	}
 	t.due = time.Now().Add(next)
