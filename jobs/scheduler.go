@@ -340,7 +340,9 @@ func (s *scheduler) run(t *task) {
 		s.drop(t)
 		return
 	case errors.As(err, &derr):
-		if e.outOfPatience(t.job) {
+		// A delivery out of patience ends undeliverable here; telling the owner of an outcome gives up
+		// in its own next attempt (tell), which records it: the job must not be dropped unclosed.
+		if t.job.State == store.StateDelivering && e.outOfPatience(t.job) {
 			if gerr := e.giveUp(s.ctx, t.job, err); gerr != nil {
 				e.log.Error("record undeliverable job", "job", t.job.ID, "err", gerr)
 			}
