@@ -27,7 +27,7 @@ func longestJob(state store.State) store.Job {
 		ViggleJobID: "vj_" + strings.Repeat("0123456789abcdef", 4), ViggleStatus: strings.Repeat("processing", 10), Progress: 42,
 		Stage: strings.Repeat("pose_estimation_", 10), ErrorCode: "CS-UORC01-009",
 		ErrorMessage: strings.Repeat("Viggle says something went wrong. ", 60)[:2000],
-		Request: spec.Request{SceneID: strings.Repeat("s", spec.MaxIDLen), Mapping: pairs, Background: "solid", BGColor: "#123456", Fast: true, Model: "V4_Preview"}}
+		Request:      spec.Request{SceneID: strings.Repeat("s", spec.MaxIDLen), Mapping: pairs, Background: "solid", BGColor: "#123456", Fast: true, Model: "V4_Preview"}}
 }
 
 // checkFits checks that v fits Discord's limits by itself (the last-resort clipping changes nothing)
