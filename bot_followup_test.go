@@ -138,6 +138,54 @@ func TestBotFollowUpSurvivesAKill(t *testing.T) {
 	}
 }
 
+// The bot dies after its final edit reached Discord and before it learnt so (the answer is held back):
+// after the restart the edit is repeated (the same message, so the channel shows the video once) and
+// the owner gets exactly one follow-up.
+func TestBotKilledAfterTheFinalEditFollowsUpOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes, 21 s")
+	}
+	t.Parallel()
+	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Duration: longRender, Steps: 3, VideoSize: 64 << 10}})
+	first, logs := e.childBot(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := e.discord.WaitSessions(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=x"})
+	e.discord.FailNextIf("PATCH", "/webhooks/*/*/messages/@original",
+		func(r *discordtest.Request) bool { return len(r.Files) > 0 }, discordtest.Failure{DelayAfter: time.Minute})
+	e.waitFor(t, "the final edit to land", func() bool {
+		m, ok := e.discord.Original(i.ID)
+		return ok && strings.HasPrefix(m.Content, "**Done!**") && len(m.Attachments) == 1
+	})
+	if j := e.state(t, e.jobID(t, i)); j.State == store.StateDelivered {
+		t.Fatalf("delivery recorded before Discord answered")
+	}
+	first.Process.Kill()
+	first.Wait()
+	if t.Failed() {
+		t.Log(logs.String())
+	}
+
+	e.childBot(t)
+	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := e.discord.WaitSessions(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	e.waitJob(t, alice, i, "the follow-up recorded after the restart", func(j *store.Job) bool { return !j.FollowedUpAt.IsZero() })
+	e.checkFollowup(t, i, alice)
+	if n := len(e.botPosts(channelID)); n != 0 {
+		t.Fatalf("%d channel posts, want the result in the interaction's message only", n)
+	}
+	if n := e.viggle.Creates(); n != 1 {
+		t.Fatalf("%d POSTs", n)
+	}
+}
+
 // A POST /api/render whose outcome is unknown (a 502, or a connection cut after the request was
 // written) may have created a paid render: it is sent once, the job ends interrupted, and the owner
 // reads that it may have reached Viggle, with a Retry that says it may pay again.

@@ -401,6 +401,15 @@ func (s *Server) FailNext(method, pathPattern string, f Failure) {
 	s.failures = append(s.failures, failRule{method: method, pattern: pathPattern, f: f})
 }
 
+// FailNextIf is FailNext for the next matching request that match also accepts (it sees the request
+// as received, body decoded: e.g. "carries a file"). match runs with the server's lock held: it must
+// only read the request.
+func (s *Server) FailNextIf(method, pathPattern string, match func(*Request) bool, f Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, failRule{method: method, pattern: pathPattern, match: match, f: f})
+}
+
 // ExpireToken makes every call with this interaction token answer 401 / 50027
 // Invalid Webhook Token, as after 15 minutes.
 func (s *Server) ExpireToken(token string) {
@@ -413,13 +422,14 @@ func (s *Server) ExpireToken(token string) {
 type failRule struct {
 	method  string
 	pattern string
+	match   func(*Request) bool // nil: any request matching method and pattern
 	f       Failure
 }
 
 // takeFailureLocked removes and returns the first rule matching the request.
-func (s *Server) takeFailureLocked(method, route string) (Failure, bool) {
+func (s *Server) takeFailureLocked(req *Request) (Failure, bool) {
 	for i, fr := range s.failures {
-		if matchRequest(fr.method, fr.pattern, method, route) {
+		if matchRequest(fr.method, fr.pattern, req.Method, req.Route) && (fr.match == nil || fr.match(req)) {
 			s.failures = append(s.failures[:i], s.failures[i+1:]...)
 			return fr.f, true
 		}
@@ -535,7 +545,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, route string,
 
 	s.mu.Lock()
 	s.arrived = append(s.arrived, arrival{method: r.Method, route: route})
-	f, failing := s.takeFailureLocked(r.Method, route)
+	f, failing := s.takeFailureLocked(&req)
 	s.notifyLocked()
 	s.mu.Unlock()
 	if failing {
