@@ -82,12 +82,12 @@ type messageCreate struct {
 // send issues a JSON or multipart request in bucket and returns the message id of the answer. A
 // message body (messageEdit, messageCreate) is checked against Discord's limits first, and clipped
 // with a warning where it does not fit (the views are built to fit: this is the last resort).
-func send(ctx context.Context, rest REST, method, url, bucket string, body any, files []*discordgo.File) (string, error) {
+func send(ctx context.Context, rest REST, log *slog.Logger, method, url, bucket string, body any, files []*discordgo.File) (string, error) {
 	var resp []byte
 	var err error
 	body, clipped := fitBody(body)
 	if len(clipped) > 0 {
-		slog.Default().Warn("a message over Discord's limits was clipped", "bucket", bucket, "clipped", strings.Join(clipped, "; "))
+		log.Warn("a message over Discord's limits was clipped", "bucket", bucket, "clipped", strings.Join(clipped, "; "))
 	}
 	if len(files) > 0 {
 		// The same files may be sent again (an edit refused, then a channel post): start each from 0.

@@ -65,7 +65,7 @@ func (n *Notifier) followUp(ctx context.Context, j store.Job, v view) (string, e
 		Content:         v.Content,
 		AllowedMentions: ownerOnly(j),
 	}
-	return send(ctx, n.rest, "POST", discordgo.EndpointFollowupMessage(app, j.InteractionToken)+"?wait=true",
+	return send(ctx, n.rest, n.log, "POST", discordgo.EndpointFollowupMessage(app, j.InteractionToken)+"?wait=true",
 		bucket(j.InteractionID), body, nil)
 }
 

@@ -100,7 +100,7 @@ func (n *Notifier) editOriginal(ctx context.Context, j store.Job, v view, files 
 		refs[i] = attachmentRef{ID: fmt.Sprint(i), Filename: f.Name}
 	}
 	body.Attachments = &refs
-	return send(ctx, n.rest, "PATCH", url, bucket(j.InteractionID), body, files)
+	return send(ctx, n.rest, n.log, "PATCH", url, bucket(j.InteractionID), body, files)
 }
 
 // post sends v to the job's channel with the bot token, mentioning (only) the owner. The nonce makes a
@@ -116,7 +116,7 @@ func (n *Notifier) post(ctx context.Context, j store.Job, channelID, kind string
 	for i, f := range files {
 		body.Attachments = append(body.Attachments, attachmentRef{ID: fmt.Sprint(i), Filename: f.Name})
 	}
-	return send(ctx, n.rest, "POST", discordgo.EndpointChannelMessages(channelID), "channel:"+channelID, body, files)
+	return send(ctx, n.rest, n.log, "POST", discordgo.EndpointChannelMessages(channelID), "channel:"+channelID, body, files)
 }
 
 // nonce is unique per job and outcome and at most 25 characters, as Discord requires.

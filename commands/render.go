@@ -123,6 +123,6 @@ func (r *Router) refused(ctx context.Context, e *Event, jobID string, err error)
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		msg := "Something went wrong on my side, so this render was not sent and nothing was charged. Please try again."
-		_, _ = send(ectx, e.rest, "PATCH", e.original(), bucket(e.ID), messageEdit{Content: &msg, AllowedMentions: noMentions}, nil)
+		_, _ = send(ectx, e.rest, e.r.log, "PATCH", e.original(), bucket(e.ID), messageEdit{Content: &msg, AllowedMentions: noMentions}, nil)
 	}
 }

@@ -431,7 +431,7 @@ func (e *Event) respondLocked(ctx context.Context, resp *Response) error {
 			if err := e.followup(ctx, resp); err != nil || !e.autoDeferred {
 				return err
 			}
-			_, err := send(ctx, e.rest, "DELETE", e.original(), bucket(e.ID), nil, nil)
+			_, err := send(ctx, e.rest, e.r.log, "DELETE", e.original(), bucket(e.ID), nil, nil)
 			return err
 		case isMessage || isUpdate:
 			return e.editOriginal(ctx, resp)
@@ -473,7 +473,7 @@ func (e *Event) editOriginal(ctx context.Context, resp *Response) error {
 	if resp.Embeds != nil {
 		body.Embeds = &resp.Embeds
 	}
-	_, err := send(ctx, e.rest, "PATCH", e.original(), bucket(e.ID), body, nil)
+	_, err := send(ctx, e.rest, e.r.log, "PATCH", e.original(), bucket(e.ID), body, nil)
 	return err
 }
 
