@@ -25,6 +25,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
 
+	"github.com/viggle-bot/viggle-bot/backoff"
 	"github.com/viggle-bot/viggle-bot/redact"
 )
 
@@ -277,12 +278,13 @@ func (b *Bot) open(ctx context.Context) error {
 	}
 }
 
-// reconnect reopens the gateway with exponential backoff until it succeeds or ctx ends. discordgo
-// resumes the session when it can and identifies again when the resume is refused.
+// reconnect reopens the gateway with exponential backoff (from a second, at most maxReconnectDelay
+// apart, jittered) until it succeeds or ctx ends. discordgo resumes the session when it can and
+// identifies again when the resume is refused.
 func (b *Bot) reconnect(ctx context.Context) error {
-	delay := time.Second
 	b.log.Warn("gateway connection lost; reconnecting")
-	for {
+	p := backoff.Policy{Base: time.Second, Cap: maxReconnectDelay, Jitter: backoff.Equal}
+	err := p.Do(ctx, func(ctx context.Context, attempt int) error {
 		err := b.open(ctx)
 		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
 			b.log.Info("reconnected to the gateway")
@@ -291,16 +293,13 @@ func (b *Bot) reconnect(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b.log.Warn("reconnecting to the gateway failed", "err", redact.Error(err), "retry_in", delay)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		delay = min(2*delay, maxReconnectDelay)
+		b.log.Warn("reconnecting to the gateway failed", "err", redact.Error(err), "attempt", attempt)
+		return backoff.Retryable(err)
+	})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // only a done context stops it
 	}
+	return err
 }
 
 // register replaces the application's commands with cfg.Commands (nil means none).

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/backoff"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
@@ -239,21 +239,25 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 // saveHard commits j like save, trying again for as long as ctx allows: for the one write that must
 // not be lost (a paid render's Viggle id). A conflict (another process has the job) is not retried.
 func (e *Engine) saveHard(ctx context.Context, j *store.Job, from store.State) error {
-	for attempt := 1; ; attempt++ {
+	var last error
+	err := saveHardPolicy.Do(ctx, func(ctx context.Context, attempt int) error {
 		err := e.save(ctx, j, from)
 		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrBadTransition) {
 			return err
 		}
+		last = err
 		e.log.Warn("commit failed; trying again", "job", j.ID, "attempt", attempt, "err", err)
-		t := time.NewTimer(min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
+		return backoff.Retryable(err)
+	})
+	if err != nil && ctx.Err() != nil && last != nil {
+		return last // the commit's own error, as the caller logs it
 	}
+	return err
 }
+
+// saveHardPolicy spaces the attempts to commit a paid render's id: from 200ms, at most 5s apart, for as
+// long as the caller's context allows.
+var saveHardPolicy = backoff.Policy{Base: 200 * time.Millisecond, Cap: 5 * time.Second, Jitter: backoff.Equal}
 
 // httpFact is the error_message recorded for an HTTP answer that carried no message of its own.
 func httpFact(status int) string { return fmt.Sprintf("HTTP %d", status) }
@@ -501,12 +505,12 @@ func (e *Engine) timeout(ctx context.Context, j *store.Job) (time.Duration, bool
 // at a minute, plus up to a quarter more of jitter so that many jobs do not retry in step (never less
 // than the poll interval: at most one status request per interval).
 func (e *Engine) backoff(n int) time.Duration {
-	d := e.opts.PollInterval
-	for i := 1; i < n && d < time.Minute; i++ {
-		d *= 2
-	}
-	d = min(d, max(time.Minute, e.opts.PollInterval))
-	return d + rand.N(d/4+1)
+	return e.stepPolicy().Delay(n)
+}
+
+// stepPolicy is the engine's backoff between the steps of one job (polls, deliveries, downloads).
+func (e *Engine) stepPolicy() backoff.Policy {
+	return backoff.Policy{Base: e.opts.PollInterval, Cap: max(time.Minute, e.opts.PollInterval), Jitter: backoff.Extra}
 }
 
 // deliver downloads the finished video and hands it to the Notifier; the delivery is recorded after.
@@ -612,21 +616,20 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 	}()
 	// The client retries each request itself; what it cannot retry is a download that broke after
 	// bytes were written. Only that is tried again here, from the start of the file.
-	var lastErr error
-	for attempt := 1; attempt <= 3; attempt++ {
+	var (
+		name    string
+		size    int64 = -1
+		lastErr error
+	)
+	p := e.stepPolicy()
+	p.Attempts = 3
+	err = p.Do(ctx, func(ctx context.Context, attempt int) error {
 		if attempt > 1 {
-			t := time.NewTimer(e.backoff(attempt))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return "", -1, ctx.Err()
-			case <-t.C:
-			}
 			if _, err := f.Seek(0, 0); err != nil {
-				return "", -1, fmt.Errorf("rewind download file: %w", err)
+				return fmt.Errorf("rewind download file: %w", err)
 			}
 			if err := f.Truncate(0); err != nil {
-				return "", -1, fmt.Errorf("truncate download file: %w", err)
+				return fmt.Errorf("truncate download file: %w", err)
 			}
 		}
 		// Start from the link the last poll recorded: no status request unless it has expired.
@@ -640,20 +643,31 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 		case err == nil:
 			// Not synced: it is a scratch copy, fetched again after a crash.
 			if err := f.Close(); err != nil {
-				return "", -1, fmt.Errorf("close download file: %w", err)
+				return fmt.Errorf("close download file: %w", err)
 			}
 			keep = true
-			return f.Name(), n, nil
+			name, size = f.Name(), n
+			return nil
 		case errors.As(err, &tooLarge):
-			return "", tooLarge.Size, nil
+			size = tooLarge.Size
+			return nil
 		case ctx.Err() != nil:
-			return "", -1, ctx.Err()
+			return ctx.Err()
 		}
 		lastErr = err
 		e.log.Warn("download failed", "job", j.ID, "attempt", attempt, "bytes", n, "err", err)
 		if n == 0 {
-			break
+			return err
 		}
+		return backoff.Retryable(err)
+	})
+	switch {
+	case err == nil:
+		return name, size, nil
+	case ctx.Err() != nil:
+		return "", -1, ctx.Err()
+	case lastErr == nil: // the file itself failed
+		return "", -1, err
 	}
 	return "", -1, fmt.Errorf("download: %w", lastErr)
 }

@@ -3,9 +3,9 @@ package viggle
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
 	"time"
+
+	"github.com/viggle-bot/viggle-bot/backoff"
 )
 
 // RetryPolicy controls the retries of safe calls (GetRender, CancelRender and the requests of Download). They are
@@ -49,26 +49,29 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-// backoff is the wait after failed attempt n (1-based): BaseDelay·2^(n-1) capped at MaxDelay, with equal jitter
-// (half fixed, half random).
-func (p RetryPolicy) backoff(n int) time.Duration {
-	d := p.BaseDelay
-	for i := 1; i < n && d < p.MaxDelay; i++ {
-		d *= 2
+// policy is the bot's backoff policy with these numbers: BaseDelay·2^(n-1) capped at MaxDelay, with equal
+// jitter (half fixed, half random), MaxAttempts in all.
+func (p RetryPolicy) policy() backoff.Policy {
+	return backoff.Policy{Base: p.BaseDelay, Cap: p.MaxDelay, Jitter: backoff.Equal, Attempts: p.MaxAttempts}
+}
+
+// backoff is the wait after failed attempt n (1-based).
+func (p RetryPolicy) backoff(n int) time.Duration { return p.policy().Delay(n) }
+
+// retryAfter is the server's Retry-After of err capped at MaxRetryAfter, or 0 when it gave none.
+func (p RetryPolicy) retryAfter(err error) time.Duration {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return min(ae.RetryAfter, p.MaxRetryAfter)
 	}
-	if d > p.MaxDelay || d <= 0 {
-		d = p.MaxDelay
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return 0
 }
 
 // delay is the wait after failed attempt n with error err: the server's Retry-After capped at MaxRetryAfter when
 // given, otherwise the backoff.
 func (p RetryPolicy) delay(n int, err error) time.Duration {
-	var ae *APIError
-	if errors.As(err, &ae) && ae.RetryAfter > 0 {
-		return min(ae.RetryAfter, p.MaxRetryAfter)
+	if d := p.retryAfter(err); d > 0 {
+		return d
 	}
 	return p.backoff(n)
 }
@@ -103,26 +106,14 @@ func retryable(ctx context.Context, err error) bool {
 // (a wait ends early then), the error wraps ctx.Err() as well as the last attempt's error.
 func (c *Client) withRetry(ctx context.Context, attempt func() (retry bool, err error)) error {
 	p := c.retry
-	for n := 1; ; n++ {
+	return p.policy().Do(ctx, func(ctx context.Context, _ int) error {
 		retry, err := attempt()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			if errors.Is(err, ctx.Err()) {
-				return err
-			}
-			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
-		}
-		if !retry || !retryable(ctx, err) || n >= p.MaxAttempts {
+		if err == nil || ctx.Err() != nil || !retry || !retryable(ctx, err) {
 			return err
 		}
-		t := time.NewTimer(p.delay(n, err))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (while waiting to retry after: %w)", ctx.Err(), err)
-		case <-t.C:
+		if d := p.retryAfter(err); d > 0 {
+			return backoff.RetryAfter(err, d)
 		}
-	}
+		return backoff.Retryable(err)
+	})
 }
