@@ -29,6 +29,10 @@ func TestSubmitAnswersThatMayHaveCreatedARender(t *testing.T) {
 	}{
 		{name: "502 with Viggle's body", sc: viggletest.Scenario{SubmitStatus: http.StatusBadGateway, SubmitMessage: "upstream"}, fact: "HTTP 502"},
 		{name: "500 with a code", sc: viggletest.Scenario{SubmitStatus: http.StatusInternalServerError, SubmitCode: "CS-X", SubmitMessage: "oops"}, fact: "HTTP 500"},
+		{name: "bare 502 from the gateway", sc: viggletest.Scenario{SubmitStatus: http.StatusBadGateway}, fact: "HTTP 502"},
+		{name: "cut after the request (fake)", sc: viggletest.Scenario{SubmitCut: true}},
+		{name: "cut after the render was made (fake)", sc: viggletest.Scenario{SubmitCut: true, SubmitCutCreates: true}},
+		{name: "2xx without a job id", sc: viggletest.Scenario{SubmitNoJobID: true}},
 		{name: "400 from a proxy", proxy: func(w http.ResponseWriter, r *http.Request) bool {
 			io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "text/html")
