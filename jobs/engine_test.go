@@ -721,3 +721,28 @@ func TestAcknowledgedRecordsAndSchedules(t *testing.T) {
 		t.Fatalf("Acknowledged(unknown) = %v, want ErrNotFound", err)
 	}
 }
+
+// A job whose acknowledgement is recorded but that cannot be scheduled right now (another process
+// holds its lease) is not the caller's failure: Acknowledged returns nil, since the rescuer starts it.
+func TestAcknowledgedLeasedElsewhereIsNotAnError(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	e := h.engine(t, func(o *jobs.Options) { o.Origin, o.RequireAck = store.OriginDiscord, true })
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	j, err := e.Create(t.Context(), jobs.NewJob{OwnerID: "u1", GuildID: "g", InteractionID: "i-ack-leased", Request: request(t, "scene_ok", "a=b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := h.clock.Now()
+	if _, err := h.db.Claim(t.Context(), j.ID, "other-host:1", now, now.Add(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Acknowledged(t.Context(), j.ID); err != nil {
+		t.Fatalf("Acknowledged with the lease held elsewhere = %v, want nil", err)
+	}
+	if row := h.get(t, j.ID); row.AcknowledgedAt.IsZero() || row.LeaseOwner != "other-host:1" {
+		t.Fatalf("acknowledged_at %v, lease %q: want recorded, and the other process's lease left alone", row.AcknowledgedAt, row.LeaseOwner)
+	}
+}

@@ -185,7 +185,9 @@ func (e *Engine) Acknowledged(ctx context.Context, id string) error {
 	case errors.Is(err, ErrStopped):
 		e.log.Info("job acknowledged while the engine stops; the next start resumes it", "job", id)
 	case err != nil:
-		return fmt.Errorf("jobs: schedule acknowledged job %s: %w", id, err)
+		// The acknowledgement is recorded, so the job is not lost: the rescuer resumes it within
+		// half a lease. Its owner must not read that nothing will happen.
+		e.log.Warn("could not schedule an acknowledged job now; the rescuer will", "job", id, "err", err)
 	}
 	return nil
 }
