@@ -88,6 +88,8 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	}()
 	err = b.Run(runCtx)
 	cancel()
+	// Stop returns only once no worker runs (a POST in flight is finished and recorded first, however
+	// long that takes), so the database closed below is never closed under a step; past 15 s it warns.
 	stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer stop()
 	if serr := a.engine.Stop(stopCtx); serr != nil {
