@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -52,6 +54,20 @@ func (e *botEnv) checkFollowup(t *testing.T, i *discordtest.Interaction, owner s
 	}
 }
 
+// connectedChild starts a child bot and waits until it is the fake's n-th session, ready, with its
+// commands registered.
+func (e *botEnv) connectedChild(t *testing.T, n int) (*exec.Cmd, *testkit.SyncBuffer) {
+	t.Helper()
+	cmd, logs := e.childBot(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := e.discord.WaitSessions(ctx, n); err != nil {
+		t.Fatalf("child bot %d never connected: %v\n%s", n, err, logs.String())
+	}
+	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	return cmd, logs
+}
+
 func TestBotLongRenderNotifiesItsOwnerOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end, 21 s")
@@ -94,95 +110,71 @@ func TestBotLongRenderNotifiesItsOwnerOnce(t *testing.T) {
 	}
 }
 
+// A bot SIGKILLed between its final edit and the follow-up's record: after the restart its owner gets
+// exactly one follow-up, and the video is shown once (a repeated final edit changes the same message).
 func TestBotFollowUpSurvivesAKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes, 21 s")
 	}
-	t.Parallel()
-	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Duration: longRender, Steps: 3, VideoSize: 64 << 10}})
-	first, logs := e.childBot(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := e.discord.WaitSessions(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == 2 })
-	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=x"})
-	// The follow-up never reaches Discord: it is held until the bot dies (after recording the
-	// delivery, before the follow-up's answer and record), then refused, so nothing is created.
-	e.discord.FailNext("POST", "/webhooks/*/*", discordtest.Failure{Delay: time.Minute, Status: 503})
-	e.waitJob(t, alice, i, "the delivery recorded", func(j *store.Job) bool { return j.State == store.StateDelivered })
-	e.waitFor(t, "the follow-up to be sent", func() bool { return e.discord.Arrived("POST", "/webhooks/*/*") > 0 })
-	if j := e.state(t, e.jobID(t, i)); !j.FollowedUpAt.IsZero() || !j.ClosedAt.IsZero() {
-		t.Fatalf("follow-up recorded before Discord answered: %+v", j)
-	}
-	first.Process.Kill()
-	first.Wait()
-	if t.Failed() {
-		t.Log(logs.String())
-	}
-
-	e.childBot(t)
-	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := e.discord.WaitSessions(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	e.waitJob(t, alice, i, "the follow-up recorded after the restart", func(j *store.Job) bool { return !j.FollowedUpAt.IsZero() })
-	e.checkFollowup(t, i, alice)
-	if n := e.uploadsOnceDelivered(t, alice, i, 0); n != 1 {
-		t.Fatalf("%d uploads, want the video delivered once", n)
-	}
-	if n := e.viggle.Creates(); n != 1 {
-		t.Fatalf("%d POSTs", n)
-	}
-}
-
-// The bot dies after its final edit reached Discord and before it learnt so (the answer is held back):
-// after the restart the edit is repeated (the same message, so the channel shows the video once) and
-// the owner gets exactly one follow-up.
-func TestBotKilledAfterTheFinalEditFollowsUpOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes, 21 s")
-	}
-	t.Parallel()
-	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Duration: longRender, Steps: 3, VideoSize: 64 << 10}})
-	first, logs := e.childBot(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := e.discord.WaitSessions(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == 2 })
-	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=x"})
-	e.discord.FailNextIf("PATCH", "/webhooks/*/*/messages/@original",
-		func(r *discordtest.Request) bool { return len(r.Files) > 0 }, discordtest.Failure{DelayAfter: time.Minute})
-	e.waitFor(t, "the final edit to land", func() bool {
-		m, ok := e.discord.Original(i.ID)
-		return ok && strings.HasPrefix(m.Content, "**Done!**") && len(m.Attachments) == 1
-	})
-	if j := e.state(t, e.jobID(t, i)); j.State == store.StateDelivered {
-		t.Fatalf("delivery recorded before Discord answered")
-	}
-	first.Process.Kill()
-	first.Wait()
-	if t.Failed() {
-		t.Log(logs.String())
-	}
-
-	e.childBot(t)
-	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := e.discord.WaitSessions(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	e.waitJob(t, alice, i, "the follow-up recorded after the restart", func(j *store.Job) bool { return !j.FollowedUpAt.IsZero() })
-	e.checkFollowup(t, i, alice)
-	if n := len(e.botPosts(channelID)); n != 0 {
-		t.Fatalf("%d channel posts, want the result in the interaction's message only", n)
-	}
-	if n := e.viggle.Creates(); n != 1 {
-		t.Fatalf("%d POSTs", n)
+	for _, c := range []struct {
+		name string
+		// arm scripts the fake Discord before the render ends; landed waits until the bot is in the
+		// window, and checks it is.
+		arm, landed func(t *testing.T, e *botEnv, i *discordtest.Interaction)
+		uploads     int
+	}{{
+		name: "after the delivery's record, before the follow-up is answered",
+		arm: func(t *testing.T, e *botEnv, i *discordtest.Interaction) {
+			// Held until the bot dies, then refused: the follow-up is never created.
+			e.discord.FailNext("POST", "/webhooks/*/*", discordtest.Failure{Delay: time.Minute, Status: 503})
+		},
+		landed: func(t *testing.T, e *botEnv, i *discordtest.Interaction) {
+			e.waitJob(t, alice, i, "the delivery recorded", func(j *store.Job) bool { return j.State == store.StateDelivered })
+			e.waitFor(t, "the follow-up to be sent", func() bool { return e.discord.Arrived("POST", "/webhooks/*/*") > 0 })
+			if j := e.state(t, e.jobID(t, i)); !j.FollowedUpAt.IsZero() || !j.ClosedAt.IsZero() {
+				t.Fatalf("follow-up recorded before Discord answered: %+v", j)
+			}
+		},
+		uploads: 1,
+	}, {
+		name: "after the final edit landed, before the bot learnt so",
+		arm: func(t *testing.T, e *botEnv, i *discordtest.Interaction) {
+			e.discord.FailNextIf("PATCH", "/webhooks/*/*/messages/@original",
+				func(r *discordtest.Request) bool { return len(r.Files) > 0 }, discordtest.Failure{DelayAfter: time.Minute})
+		},
+		landed: func(t *testing.T, e *botEnv, i *discordtest.Interaction) {
+			e.waitFor(t, "the final edit to land", func() bool {
+				m, ok := e.discord.Original(i.ID)
+				return ok && strings.HasPrefix(m.Content, "**Done!**") && len(m.Attachments) == 1
+			})
+			if j := e.state(t, e.jobID(t, i)); j.State == store.StateDelivered {
+				t.Fatalf("delivery recorded before Discord answered")
+			}
+		},
+		uploads: 2, // the edit is repeated: the same message, replaced by the same video
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Duration: longRender, Steps: 3, VideoSize: 64 << 10}})
+			first, _ := e.connectedChild(t, 1)
+			i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=x"})
+			c.arm(t, e, i)
+			c.landed(t, e, i)
+			first.Process.Kill() // SIGKILL
+			first.Wait()
+			e.connectedChild(t, 2)
+			e.waitJob(t, alice, i, "the follow-up recorded after the restart", func(j *store.Job) bool { return !j.FollowedUpAt.IsZero() })
+			e.checkFollowup(t, i, alice)
+			if n := e.uploadsOnceDelivered(t, alice, i, 0); n != c.uploads {
+				t.Fatalf("%d uploads, want %d", n, c.uploads)
+			}
+			if n := len(e.botPosts(channelID)); n != 0 {
+				t.Fatalf("%d channel posts, want the result in the interaction's message only", n)
+			}
+			if n := e.viggle.Creates(); n != 1 {
+				t.Fatalf("%d POSTs", n)
+			}
+		})
 	}
 }
 
