@@ -331,12 +331,17 @@ func jobsView(list []*store.Job, owner, status string, page, total int) view {
 
 // resultLink points at a job's result: the message it was delivered in, else the video URL.
 func resultLink(j *store.Job) string {
-	if d := j.Delivery; d.Shown() && d.Where != store.WhereDM && j.GuildID != "" {
-		ch := d.ChannelID
-		if ch == "" {
-			ch = j.ChannelID
+	if d := j.Delivery; d.Shown() {
+		switch {
+		case d.Where == store.WhereDM && d.ChannelID != "":
+			return fmt.Sprintf("https://discord.com/channels/@me/%s/%s", d.ChannelID, d.MessageID)
+		case d.Where != store.WhereDM && j.GuildID != "":
+			ch := d.ChannelID
+			if ch == "" {
+				ch = j.ChannelID
+			}
+			return fmt.Sprintf("https://discord.com/channels/%s/%s/%s", j.GuildID, ch, d.MessageID)
 		}
-		return fmt.Sprintf("https://discord.com/channels/%s/%s/%s", j.GuildID, ch, d.MessageID)
 	}
 	if j.State == store.StateDelivered || j.State == store.StateUndeliverable {
 		return j.VideoURL

@@ -77,3 +77,22 @@ func TestJobsViewPages(t *testing.T) {
 		t.Fatal("one page needs no buttons")
 	}
 }
+
+func TestResultLinkPointsAtTheMessageThatShowsIt(t *testing.T) {
+	base := store.Job{GuildID: "g1", ChannelID: "c1", State: store.StateDelivered, VideoURL: "https://cdn.example/v.mp4"}
+	for _, c := range []struct {
+		d    store.Delivery
+		want string
+	}{
+		{store.Delivery{Where: store.WhereMessage, MessageID: "m1"}, "https://discord.com/channels/g1/c1/m1"},
+		{store.Delivery{Where: store.WhereChannel, MessageID: "m2", ChannelID: "c2"}, "https://discord.com/channels/g1/c2/m2"},
+		{store.Delivery{Where: store.WhereDM, MessageID: "m3", ChannelID: "dm9"}, "https://discord.com/channels/@me/dm9/m3"},
+		{store.Delivery{Note: store.NoteOwnerNotTold}, "https://cdn.example/v.mp4"}, // nothing shown: the video itself
+	} {
+		j := base
+		j.Delivery = c.d
+		if got := resultLink(&j); got != c.want {
+			t.Errorf("resultLink(%s) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
