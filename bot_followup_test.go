@@ -87,7 +87,9 @@ func TestBotLongRenderNotifiesItsOwnerOnce(t *testing.T) {
 	if m := e.final(t, quick); !strings.HasPrefix(m.Content, "**Done!**") {
 		t.Fatalf("quick render: %q", m.Content)
 	}
-	e.waitJob(t, alice, quick, "the quick render closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
+	if j := e.waitJob(t, alice, quick, "the quick render closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() }); !j.FollowedUpAt.IsZero() {
+		t.Fatalf("a follow-up recorded for the quick render")
+	}
 
 	if m := e.final(t, long); !strings.HasPrefix(m.Content, "**Done!**") {
 		t.Fatalf("long render: %q", m.Content)

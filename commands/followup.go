@@ -22,24 +22,24 @@ const followUpAfter = 20 * time.Second
 // was watched: neither gets one. When the interaction token has died since the final edit (a restart
 // long after it), the notice is posted in the channel with the bot token instead, under a nonce.
 // Where the bot may not post, it gives up quietly: the result itself is shown.
-func (n *Notifier) FollowUp(ctx context.Context, j store.Job) error {
+func (n *Notifier) FollowUp(ctx context.Context, j store.Job) (sent bool, err error) {
 	if !n.wantsFollowUp(j) {
-		return nil
+		return false, nil
 	}
 	v := followUpView(j)
 	if n.tokenUsable(j) {
 		_, err := n.followUp(ctx, j, v)
 		if err == nil || !tokenGone(err) {
-			return redact.Wrap("send the follow-up", err)
+			return err == nil, redact.Wrap("send the follow-up", err)
 		}
 		n.log.Info("interaction token no longer usable; posting the follow-up in the channel", "job", j.ID, "err", redact.Error(err))
 	}
-	_, err := n.post(ctx, j, j.ChannelID, "notify", v, nil)
+	_, err = n.post(ctx, j, j.ChannelID, "notify", v, nil)
 	if forbidden(err) {
 		n.log.Info("may not post the follow-up in the channel; the result stays where it is", "job", j.ID, "err", redact.Error(err))
-		return nil
+		return false, nil
 	}
-	return redact.Wrap("post the follow-up", err)
+	return err == nil, redact.Wrap("post the follow-up", err)
 }
 
 // wantsFollowUp reports whether the job's recorded delivery calls for a follow-up (see FollowUp).

@@ -38,8 +38,8 @@ func (quietNotifier) Cancelled(context.Context, store.Job) (store.Delivery, erro
 func (quietNotifier) Interrupted(context.Context, store.Job) (store.Delivery, error) {
 	return store.Delivery{}, nil
 }
-func (quietNotifier) FollowUp(context.Context, store.Job) error { return nil }
-func (quietNotifier) Forget(string)                             {}
+func (quietNotifier) FollowUp(context.Context, store.Job) (bool, error) { return false, nil }
+func (quietNotifier) Forget(string)                                     {}
 
 // handlerEnv is the bot's router over a real SQLite store and a real engine that is not started (its
 // jobs are recorded and acknowledged, never sent).

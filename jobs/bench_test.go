@@ -174,5 +174,5 @@ func (nopNotifier) Cancelled(context.Context, store.Job) (store.Delivery, error)
 func (nopNotifier) Interrupted(context.Context, store.Job) (store.Delivery, error) {
 	return store.Delivery{}, nil
 }
-func (nopNotifier) FollowUp(context.Context, store.Job) error { return nil }
-func (nopNotifier) Forget(string)                             {}
+func (nopNotifier) FollowUp(context.Context, store.Job) (bool, error) { return false, nil }
+func (nopNotifier) Forget(string)                                     {}

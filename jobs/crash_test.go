@@ -65,8 +65,8 @@ func (n fileNotifier) Cancelled(_ context.Context, j store.Job) (store.Delivery,
 func (n fileNotifier) Interrupted(_ context.Context, j store.Job) (store.Delivery, error) {
 	return n.told("interrupted", j)
 }
-func (n fileNotifier) FollowUp(_ context.Context, j store.Job) error {
-	return n.line("followup " + j.ID)
+func (n fileNotifier) FollowUp(_ context.Context, j store.Job) (bool, error) {
+	return true, n.line("followup " + j.ID)
 }
 func (n fileNotifier) Forget(string) {}
 

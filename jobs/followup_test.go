@@ -109,3 +109,21 @@ func TestFollowUpErrorsAreRetriedThenGivenUp(t *testing.T) {
 		t.Fatalf("row %s closed %v followed up %v, want closed without a follow-up", row.State, row.ClosedAt, row.FollowedUpAt)
 	}
 }
+
+// TestFollowUpNotNeededRecordsNone: when the Notifier sends nothing (the owner was still looking), the
+// job is closed and no follow-up is recorded.
+func TestFollowUpNotNeededRecordsNone(t *testing.T) {
+	h := newHarness(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 1}})
+	h.rec.followNone = true
+	e := h.engine(t, discordOrigin)
+	j := h.create(t, e, request(t, "scene_ok", "a=b"))
+	if _, err := e.Run(t.Context(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.rec.count("followup", j.ID); n != 1 {
+		t.Fatalf("FollowUp called %d times, want 1", n)
+	}
+	if row := h.get(t, j.ID); row.ClosedAt.IsZero() || !row.FollowedUpAt.IsZero() {
+		t.Fatalf("row closed %v followed up %v, want closed with no follow-up recorded", row.ClosedAt, row.FollowedUpAt)
+	}
+}

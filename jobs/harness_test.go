@@ -35,12 +35,13 @@ type event struct {
 
 // recorder is a Notifier that records every call and lets tests wait for one.
 type recorder struct {
-	mu        sync.Mutex
-	events    []event
-	changed   chan struct{}
-	doneErr   error // returned by Done when set
-	tellErr   error // returned by Failed, Cancelled and Interrupted when set (the call is still recorded)
-	followErr error // returned by FollowUp when set (the call is still recorded)
+	mu         sync.Mutex
+	events     []event
+	changed    chan struct{}
+	doneErr    error // returned by Done when set
+	tellErr    error // returned by Failed, Cancelled and Interrupted when set (the call is still recorded)
+	followErr  error // returned by FollowUp when set (the call is still recorded)
+	followNone bool  // FollowUp sends nothing (nothing needed) instead of one follow-up
 }
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
@@ -102,11 +103,11 @@ func (r *recorder) Interrupted(_ context.Context, j store.Job) (store.Delivery, 
 	return testDelivery, r.tellError()
 }
 
-func (r *recorder) FollowUp(_ context.Context, j store.Job) error {
+func (r *recorder) FollowUp(_ context.Context, j store.Job) (bool, error) {
 	r.add(event{Kind: "followup", Job: j})
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.followErr
+	return r.followErr == nil && !r.followNone, r.followErr
 }
 
 func (r *recorder) Forget(id string) {

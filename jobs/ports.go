@@ -61,9 +61,9 @@ type Notifier interface {
 	Interrupted(ctx context.Context, j store.Job) (store.Delivery, error)
 	// FollowUp is called once after a delivery (or telling the owner) was recorded, with the recorded job:
 	// the notifier may tell the owner again where the result is (Discord: a follow-up that mentions
-	// them). It returns nil when it sent nothing because nothing is needed. Repeated only after a crash
-	// between sending and recording it.
-	FollowUp(ctx context.Context, j store.Job) error
+	// them). sent says whether it sent anything: false with a nil error when nothing is needed (the
+	// engine then records no follow-up). Repeated only after a crash between sending and recording it.
+	FollowUp(ctx context.Context, j store.Job) (sent bool, err error)
 	// Forget says the engine no longer works on the job in this process (it ended, or its lease was
 	// released or lost): the notifier drops whatever it keeps for it. Called once per job per process,
 	// never concurrently with another method for that job.

@@ -357,14 +357,15 @@ func (e *Engine) close(ctx context.Context, j *store.Job) (time.Duration, bool, 
 	return 0, true, nil
 }
 
-// followUp calls the Notifier's FollowUp once the delivery is recorded, then records it and closes the
-// job in one write. It is best effort: after MaxDeliveryAttempts failures the job is closed anyway.
+// followUp calls the Notifier's FollowUp once the delivery is recorded, then records it (when the
+// Notifier sent one) and closes the job in one write. It is best effort: after MaxDeliveryAttempts failures the job is closed anyway.
 func (e *Engine) followUp(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
 	if !e.wantsFollowUp(j) {
 		return e.close(ctx, j)
 	}
 	e.hook(PointFollowUp, j)
-	if err := e.notifier.FollowUp(ctx, *j); err != nil {
+	sent, err := e.notifier.FollowUp(ctx, *j)
+	if err != nil {
 		if ctx.Err() != nil {
 			return 0, false, ctx.Err()
 		}
@@ -379,7 +380,9 @@ func (e *Engine) followUp(ctx context.Context, j *store.Job) (time.Duration, boo
 	}
 	e.streaks.Delete(j.ID)
 	now := e.opts.Now()
-	j.FollowedUpAt = now
+	if sent {
+		j.FollowedUpAt = now
+	}
 	j.ClosedAt = now
 	dctx, cancel := durable(ctx, 30*time.Second)
 	defer cancel()

@@ -101,7 +101,7 @@ func (n *Notifier) Interrupted(context.Context, store.Job) (store.Delivery, erro
 var printed = store.Delivery{Note: "printed by the render command"}
 
 // FollowUp sends nothing: the terminal's user is watching.
-func (n *Notifier) FollowUp(context.Context, store.Job) error { return nil }
+func (n *Notifier) FollowUp(context.Context, store.Job) (bool, error) { return false, nil }
 
 // Forget drops the job's last printed line.
 func (n *Notifier) Forget(id string) {
