@@ -211,15 +211,18 @@ func (e *Engine) Enqueue(ctx context.Context, id string) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.stopped { // Stop began while the lease was being claimed: give it back
+	if _, ok := s.tasks[id]; ok {
+		// Scheduled meanwhile by another caller (Resume and an acknowledgement): the lease is that
+		// task's, and a worker may be in the middle of its POST. Never release it here.
+		s.mu.Unlock()
+		return nil
+	}
+	if s.stopped { // Stop began while the lease was being claimed, and no task holds it: give it back
 		s.mu.Unlock()
 		e.release(j)
 		return fmt.Errorf("jobs: enqueue %s: %w", id, ErrStopped)
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.tasks[id]; ok {
-		return nil
-	}
 	t := &task{job: j, due: time.Now()}
 	s.tasks[id] = t
 	heap.Push(&s.h, t)

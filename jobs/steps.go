@@ -324,6 +324,7 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 // recordDelivery records how the owner was shown the result (or told the outcome) and, when a
 // follow-up is due, leaves the job open for the follow-up step; otherwise it closes the job.
 func (e *Engine) recordDelivery(ctx context.Context, j *store.Job, from store.State, d store.Delivery) (time.Duration, bool, error) {
+	e.streaks.Delete(j.ID) // failed polls before the end must not count against the follow-up
 	now := e.opts.Now()
 	j.Delivery = d
 	if d.Where != store.WhereNone || j.State == store.StateDelivered {
@@ -358,13 +359,18 @@ func (e *Engine) close(ctx context.Context, j *store.Job) (time.Duration, bool, 
 }
 
 // followUp calls the Notifier's FollowUp once the delivery is recorded, then records it (when the
-// Notifier sent one) and closes the job in one write. It is best effort: after MaxDeliveryAttempts failures the job is closed anyway.
+// Notifier sent one) and closes the job in one write. It is best effort: after MaxDeliveryAttempts
+// failures the job is closed anyway.
 func (e *Engine) followUp(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
 	if !e.wantsFollowUp(j) {
 		return e.close(ctx, j)
 	}
 	e.hook(PointFollowUp, j)
-	sent, err := e.notifier.FollowUp(ctx, *j)
+	// The call ends well within the lease this step holds (at least LeaseTTL/2), so that no other
+	// process can take the job over and send the follow-up a second time while it runs.
+	fctx, cancel := context.WithTimeout(ctx, e.opts.LeaseTTL/3)
+	sent, err := e.notifier.FollowUp(fctx, *j)
+	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, false, ctx.Err()
