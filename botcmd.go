@@ -76,7 +76,9 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	notifierDone := make(chan struct{})
 	go func() { notifier.Run(runCtx); close(notifierDone) }()
 	// Unfinished jobs resume once the gateway is up (their deliveries need the application id).
+	startDone := make(chan struct{})
 	go func() {
+		defer close(startDone)
 		select {
 		case <-b.Ready():
 		case <-runCtx.Done():
@@ -88,6 +90,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	}()
 	err = b.Run(runCtx)
 	cancel()
+	<-startDone // a Start under way finishes (its context is cancelled) before Stop, so Stop sees it
 	// Stop returns only once no worker runs (a POST in flight is finished and recorded first, however
 	// long that takes), so the database closed below is never closed under a step; past 15 s it warns.
 	stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
