@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +194,49 @@ func TestDoneAfterARestartDoesNotPostTwice(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestForgetDuringAnEditKeepsTheFinalMessageLast: the engine lets a job go (Forget drops the editor's
+// state) while one of its progress edits is in flight, then delivers it after all (it came back to this
+// process): the final message must not be overwritten by the late progress edit. What guarantees it is
+// that every edit of one interaction goes through its own rate-limit bucket, which discordgo sends one
+// request at a time: the final edit waits for the progress edit to be answered.
+func TestForgetDuringAnEditKeepsTheFinalMessageLast(t *testing.T) {
+	e := newNotifierEnv(t)
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "bot.db"), nil) // for the queue position
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e.n = NewNotifier(e.s, e.fake.AppID, db, nil, e.clock.Now)
+	runCtx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { e.n.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	j := e.deferredRender(t, "jobforget1", "510000000000000009")
+	e.clock.Set(j.CreatedAt.Add(time.Minute))
+	j.State, j.ViggleStatus, j.Progress = store.StateRunning, "processing", 40
+	// The progress edit reaches Discord only after a while (and is applied then).
+	e.fake.FailNext("PATCH", "/webhooks/*/*/messages/@original", discordtest.Failure{Delay: 2 * time.Second})
+	if err := e.n.Progress(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := e.fake.WaitFor(ctx, func() bool { return e.fake.Arrived("PATCH", "/webhooks/*/*/messages/@original") > 0 }); err != nil {
+		t.Fatalf("the progress edit never left: %v", err)
+	}
+	e.n.Forget(j.ID)
+
+	j.State = store.StateDelivering
+	if _, err := e.n.Done(t.Context(), j, jobs.Video{URL: "https://cdn.example/v.mp4", Size: 200 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.WaitFor(ctx, func() bool { return len(e.fake.Find("PATCH", "/webhooks/*/*/messages/@original")) >= 2 }); err != nil {
+		t.Fatalf("both edits answered: %v", err)
+	}
+	if m, _ := e.fake.Original(j.InteractionID); !strings.HasPrefix(m.Content, "**Done!**") {
+		t.Fatalf("the message ends as %q: a progress edit overwrote the result", m.Content)
+	}
 }
