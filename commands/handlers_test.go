@@ -297,3 +297,35 @@ func TestJobsListAndPaging(t *testing.T) {
 		t.Fatalf("page 2: %s", calls[0].Body)
 	}
 }
+
+// ackFails is the bot's store with a broken Acknowledge: the row is committed, its acknowledgement not.
+type ackFails struct{ *store.DB }
+
+func (ackFails) Acknowledge(context.Context, string, time.Time) error {
+	return fmt.Errorf("disk I/O error")
+}
+
+// TestRenderAcknowledgementNotRecorded: Discord took the acknowledgement but the bot could not record it
+// (so the engine will close the job unsent): the member reads so privately, and the public "thinking…"
+// message is removed rather than left to end as "The application did not respond".
+func TestRenderAcknowledgementNotRecorded(t *testing.T) {
+	e := newHandlerEnv(t)
+	eng, err := jobs.New(ackFails{e.db}, nil, quietNotifier{}, jobs.Options{Origin: store.OriginDiscord, RequireAck: true, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := testRouter(t, eng, e.db, nil, nil)
+	rest := resttest.New()
+	r.HandleInteraction(t.Context(), rest, interaction(t, "render", nil), 0)
+	calls := rest.Calls()
+	if got := resttest.Kinds(calls); len(calls) != 3 || calls[2].Method != "DELETE" || !strings.HasSuffix(calls[2].URL, "/messages/@original") {
+		t.Fatalf("calls %s, want the acknowledgement, a private follow-up, and the placeholder deleted", got)
+	}
+	var p discordgo.WebhookParams
+	if err := calls[1].Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Flags != discordgo.MessageFlagsEphemeral || !strings.Contains(p.Content, "nothing was charged") {
+		t.Fatalf("follow-up %s, want a private sentence saying nothing was charged", calls[1].Body)
+	}
+}

@@ -427,8 +427,8 @@ func (e *Event) respondLocked(ctx context.Context, resp *Response) error {
 		switch {
 		case (isMessage || isUpdate) && resp.Ephemeral && !e.ackEphemeral:
 			// A private answer cannot replace a public "thinking…" message: send it privately, and
-			// remove the placeholder when the router made it (a handler's own is its business).
-			if err := e.followup(ctx, resp); err != nil || !e.autoDeferred {
+			// remove the placeholder, which would otherwise end as "The application did not respond".
+			if err := e.followup(ctx, resp); err != nil {
 				return err
 			}
 			_, err := send(ctx, e.rest, e.r.log, "DELETE", e.original(), bucket(e.ID), nil, nil)
