@@ -152,6 +152,10 @@ func TestRenderAcknowledgementRefused(t *testing.T) {
 			if !j.AcknowledgedAt.IsZero() || j.ClosedAt.IsZero() {
 				t.Fatalf("job acknowledged %v closed %v: want closed unacknowledged", j.AcknowledgedAt, j.ClosedAt)
 			}
+			// The record is what Discord answered; the words are explain's.
+			if want := fmt.Sprintf("Discord answered HTTP %d, code %d", c.status, c.code); j.ErrorCode != jobs.CodeNotAcknowledged || j.ErrorMessage != want {
+				t.Fatalf("recorded %s %q, want %s %q", j.ErrorCode, j.ErrorMessage, jobs.CodeNotAcknowledged, want)
+			}
 		})
 	}
 	// Already acknowledged (a retried request Discord had taken): the job goes on.

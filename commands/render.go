@@ -114,10 +114,12 @@ func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf 
 func (r *Router) refused(ctx context.Context, e *Event, jobID string, err error) {
 	e.SetOutcome("acknowledgement refused")
 	r.log.Warn("acknowledgement refused; the job is closed without a render", "job", jobID, "err", redact.Text(redact.Error(err), e.Token))
-	if aerr := r.eng.Abandon(context.WithoutCancel(ctx), jobID, "Discord did not accept the acknowledgement in time, so the render was not sent."); aerr != nil {
+	code, status := discordCode(err)
+	// The record is a fact (what Discord answered); explain words it.
+	if aerr := r.eng.Abandon(context.WithoutCancel(ctx), jobID, fmt.Sprintf("Discord answered HTTP %d, code %d", status, code)); aerr != nil {
 		r.log.Error("abandon job", "job", jobID, "err", aerr)
 	}
-	if code, _ := discordCode(err); code != discordgo.ErrCodeUnknownInteraction && e.AppID != "" {
+	if code != discordgo.ErrCodeUnknownInteraction && e.AppID != "" {
 		// The acknowledgement may have landed after all (a lost answer): then the user sees
 		// "thinking…"; replace it with what happened. Harmless when it did not land.
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

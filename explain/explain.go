@@ -38,6 +38,9 @@ func Outcome(j store.Job) string {
 	case jobs.CodeNotSent:
 		return "Viggle could not be reached, so the render was not sent and no credits were used. Try again in a moment."
 	case jobs.CodeNotAcknowledged:
+		if msg != "" { // what Discord answered to the acknowledgement (Abandon's fact)
+			return "Discord did not accept the acknowledgement in time, so the render was not sent."
+		}
 		return "The request was never acknowledged, so it was not sent to Viggle."
 	case jobs.CodeUndeliverable:
 		return "The video is ready but could not be delivered; it is listed in /jobs with its link."

@@ -35,6 +35,8 @@ func TestOutcome(t *testing.T) {
 		{store.StateFailed, jobs.CodeTimeoutUnconfirmed, "2h0m0s",
 			"The render was still not finished 2h0m0s after it was sent. The bot asked Viggle to cancel it, but the cancel was not confirmed, so it may still finish and use credits."},
 		{store.StateFailed, jobs.CodeNotAcknowledged, "", "The request was never acknowledged, so it was not sent to Viggle."},
+		{store.StateFailed, jobs.CodeNotAcknowledged, "Discord answered HTTP 404, code 10062",
+			"Discord did not accept the acknowledgement in time, so the render was not sent."},
 		{store.StateUndeliverable, jobs.CodeUndeliverable, "",
 			"The video is ready but could not be delivered; it is listed in /jobs with its link."},
 		// Viggle's own code and message; a refusal without a message; a failure without anything.
