@@ -45,6 +45,7 @@ func TestStopReleasesAJobTakenOffTheQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-h.fake.Held() // the one worker is in a POST; the other job is the dispatcher's
+	waitFor(t, "the dispatcher to take the second job off the queue", func() bool { return e.Active() == 2 && e.Queued() == 0 })
 	stopped := make(chan error, 1)
 	go func() { stopped <- e.Stop(context.Background()) }()
 	release()
