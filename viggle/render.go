@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"mime/multipart"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -265,8 +262,6 @@ func (req RenderRequest) form() (body []byte, contentType string, err error) {
 	if m == "" || m[0] != '{' || !json.Valid([]byte(m)) {
 		return nil, "", errors.New("character mapping is not a JSON object")
 	}
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
 	fields := [][2]string{
 		{"scene_id", req.SceneID},
 		{"character_mapping", req.CharacterMapping},
@@ -277,18 +272,7 @@ func (req RenderRequest) form() (body []byte, contentType string, err error) {
 	if req.Fast {
 		fields = append(fields, [2]string{"fast", "true"})
 	}
-	for _, f := range fields {
-		if f[1] == "" {
-			continue
-		}
-		if err := w.WriteField(f[0], f[1]); err != nil {
-			return nil, "", fmt.Errorf("encode %s: %w", f[0], err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, "", fmt.Errorf("encode form: %w", err)
-	}
-	return buf.Bytes(), w.FormDataContentType(), nil
+	return multipartForm(fields)
 }
 
 // CreateRender submits a render (POST /api/render) and returns Viggle's answer. It is never retried. On failure
@@ -304,60 +288,15 @@ func (c *Client) CreateRender(ctx context.Context, req RenderRequest) (*Submitte
 	if err != nil {
 		return nil, c.wrap(op, ErrNotSent, fmt.Errorf("invalid request: %w", err))
 	}
-	// Once a connection is obtained, bytes may reach Viggle; any failure after that is "outcome unknown".
-	var gotConn atomic.Bool
-	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },
-	})
-	hreq, err := c.newRequest(tctx, http.MethodPost, c.apiURL("/api/render"), bytes.NewReader(body), true)
-	if err != nil {
-		return nil, c.wrap(op, ErrNotSent, err)
-	}
-	hreq.Header.Set("Content-Type", contentType)
-	// The transport must never replay this request: it does not for a POST without an Idempotency-Key header,
-	// which is deliberately not set.
-	if err := ctx.Err(); err != nil {
-		return nil, c.wrap(op, ErrNotSent, err)
-	}
-	resp, err := c.send(hreq, true)
-	if err != nil {
-		var le *limiterError
-		if errors.As(err, &le) || !gotConn.Load() {
-			return nil, c.wrap(op, ErrNotSent, err)
-		}
-		return nil, c.wrap(op, ErrOutcomeUnknown, err)
-	}
-	defer closeBody(resp)
-	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
-		// Redirects of a create are not followed; a 303 "see other" could mean it was created.
-		return nil, c.wrap(op, ErrOutcomeUnknown, c.checkResponse(resp))
-	}
-	if err := c.checkResponse(resp); err != nil {
-		// Only a 4xx with Viggle's own error body says that nothing was created; a 5xx (or a proxy's page)
-		// may come after the render was made.
-		var apiErr *APIError
-		if errors.As(err, &apiErr) && apiErr.HTTPStatus >= 400 && apiErr.HTTPStatus <= 499 && apiErr.Decoded {
-			return nil, c.wrap(op, nil, err)
-		}
-		return nil, c.wrap(op, ErrOutcomeUnknown, err)
-	}
-	b, err := readBody(resp.Body, maxErrorBody)
-	if err != nil {
-		return nil, c.wrap(op, ErrOutcomeUnknown, fmt.Errorf("HTTP %d: read body: %w", resp.StatusCode, err))
-	}
-	if b, err = unwrapData(b, "job_id"); err != nil {
-		return nil, c.wrap(op, ErrOutcomeUnknown, fmt.Errorf("HTTP %d: %w", resp.StatusCode, &malformedError{err}))
-	}
 	var s Submitted
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, c.wrap(op, ErrOutcomeUnknown, fmt.Errorf("HTTP %d: %w", resp.StatusCode, &malformedError{err}))
-	}
-	if strings.TrimSpace(s.JobID) == "" {
-		return nil, c.wrap(op, ErrOutcomeUnknown, fmt.Errorf("HTTP %d: %w", resp.StatusCode,
-			&malformedError{errors.New("no job_id in the answer")}))
+	if err := c.create(ctx, op, "/api/render", body, contentType, &s, "job_id"); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
+
+// createdID is the id a create must answer with: its job_id.
+func (s *Submitted) createdID() string { return s.JobID }
 
 // GetRender returns a job's status (GET /api/render/{id}), retrying per the retry policy.
 func (c *Client) GetRender(ctx context.Context, jobID string) (*Render, error) {
@@ -379,32 +318,9 @@ func (c *Client) GetRender(ctx context.Context, jobID string) (*Render, error) {
 
 // getRender is one attempt of GetRender.
 func (c *Client) getRender(ctx context.Context, jobID string) (*Render, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, c.apiURL(renderPath(jobID)), nil, true)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.send(req, true)
-	if err != nil {
-		return nil, err
-	}
-	defer closeBody(resp)
-	if err := c.checkResponse(resp); err != nil {
-		return nil, err
-	}
-	b, err := readBody(resp.Body, maxErrorBody)
-	if err != nil {
-		var te *transportError
-		if errors.As(err, &te) {
-			return nil, err
-		}
-		return nil, &malformedError{err}
-	}
-	if b, err = unwrapData(b, "job_id", "status"); err != nil {
-		return nil, &malformedError{err}
-	}
 	var r Render
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, &malformedError{err}
+	if err := c.getJSON(ctx, renderPath(jobID), &r, "job_id", "status"); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -431,16 +347,20 @@ func (c *Client) CancelRender(ctx context.Context, jobID string) error {
 	return c.wrap(op, nil, err)
 }
 
-// checkJobID accepts any opaque id of sane length made of printable text.
-func checkJobID(id string) error {
+// checkJobID accepts any opaque job id of sane length made of printable text.
+func checkJobID(id string) error { return checkID("job", id) }
+
+// checkID accepts any opaque id of sane length made of printable text (viggle-api.md §12 #8); kind names it in
+// the error ("job", "scene", …).
+func checkID(kind, id string) error {
 	if id == "" {
-		return errors.New("job id is empty")
+		return fmt.Errorf("%s id is empty", kind)
 	}
 	if len(id) > 256 {
-		return errors.New("job id is longer than 256 bytes")
+		return fmt.Errorf("%s id is longer than 256 bytes", kind)
 	}
 	if !utf8.ValidString(id) || strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return errors.New("job id contains unprintable characters")
+		return fmt.Errorf("%s id contains unprintable characters", kind)
 	}
 	return nil
 }
