@@ -78,7 +78,7 @@ func TestOpenTwiceAppliesMigrationsOnce(t *testing.T) {
 	if err := first.Insert(t.Context(), testJob("j1", OriginTerminal, "u1", "", time.UnixMilli(1000))); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
-	want := []int64{0, 1, 2, 3}
+	want := []int64{0, 1, 2, 3, 4}
 	if got := appliedVersions(t, first); !slices.Equal(got, want) {
 		t.Fatalf("versions after first Open = %v, want %v", got, want)
 	}
@@ -312,16 +312,34 @@ func TestMigrationsDownUp(t *testing.T) {
 	if _, err := p.DownTo(t.Context(), 0); err != nil {
 		t.Fatalf("DownTo(0): %v", err)
 	}
-	var tables int
-	if err := db.SQL().QueryRowContext(t.Context(),
-		`SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'jobs%'`).Scan(&tables); err != nil {
+	var left []string
+	rows, err := db.SQL().QueryContext(t.Context(),
+		`SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'goose_%' ORDER BY name`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if tables != 0 {
-		t.Errorf("%d jobs tables or indexes left after migrating down", tables)
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(left) != 0 {
+		t.Errorf("tables or indexes left after migrating down: %v", left)
 	}
 	if _, err := p.Up(t.Context()); err != nil {
 		t.Fatalf("Up again: %v", err)
 	}
 	insert(t, db, testJob("j", OriginTerminal, "u", "", ms(1)))
+	if err := db.InsertScene(t.Context(), &Scene{GuildID: "g", SceneID: "s", Name: "n", ImportedBy: "u"}); err != nil {
+		t.Errorf("InsertScene after Up again: %v", err)
+	}
+	if err := db.InsertCharacter(t.Context(), &Character{ID: "c", OwnerID: "u", GuildID: "g", Name: "n", Shared: true}); err != nil {
+		t.Errorf("InsertCharacter after Up again: %v", err)
+	}
 }

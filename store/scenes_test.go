@@ -1,0 +1,330 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// addScene inserts a ready scene with one person and fails the test on error.
+func addScene(tb testing.TB, db *DB, guild, id, name string) *Scene {
+	tb.Helper()
+	s := &Scene{GuildID: guild, SceneID: id, Name: name, TemplateID: "tpl_" + id, Status: StatusReady,
+		Persons: []Person{{UUID: "person_" + id, Type: "human"}}, ImportedBy: "u1"}
+	if err := db.InsertScene(tb.Context(), s); err != nil {
+		tb.Fatalf("InsertScene(%s, %s, %q): %v", guild, id, name, err)
+	}
+	return s
+}
+
+func sceneIDs(scenes []*Scene) []string {
+	ids := make([]string, len(scenes))
+	for i, s := range scenes {
+		ids[i] = s.SceneID
+	}
+	return ids
+}
+
+func TestSceneRoundTrip(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	now := time.UnixMilli(1_700_000_000_123).UTC()
+	db.now = func() time.Time { return now }
+
+	in := &Scene{GuildID: "g1", SceneID: "scene_1", Name: "  Macarena ", TemplateID: "tpl_9",
+		ImportedBy: "u1"}
+	if err := db.InsertScene(t.Context(), in); err != nil {
+		t.Fatalf("InsertScene: %v", err)
+	}
+	if in.Status != StatusPending || in.Name != "Macarena" || !in.CreatedAt.Equal(now) || !in.UpdatedAt.Equal(now) {
+		t.Errorf("after InsertScene: status %q, name %q, created %v, updated %v; want pending, \"Macarena\", now, now",
+			in.Status, in.Name, in.CreatedAt, in.UpdatedAt)
+	}
+	got, err := db.GetScene(t.Context(), "g1", "scene_1")
+	if err != nil {
+		t.Fatalf("GetScene: %v", err)
+	}
+	if !reflect.DeepEqual(got, in) {
+		t.Errorf("GetScene = %+v, want %+v", got, in)
+	}
+	if got.Duration != 0 || got.Persons != nil {
+		t.Errorf("unknown duration and persons read back as %v, %v; want 0, nil", got.Duration, got.Persons)
+	}
+
+	// Following the import fills in the rest.
+	later := now.Add(time.Minute)
+	db.now = func() time.Time { return later }
+	up := &Scene{GuildID: "g1", SceneID: "scene_1", Status: StatusReady, Duration: 12500 * time.Millisecond,
+		Persons: []Person{{UUID: "person_b", Type: "human"}, {UUID: "person_a", Type: "dog"}}}
+	if err := db.UpdateScene(t.Context(), up); err != nil {
+		t.Fatalf("UpdateScene: %v", err)
+	}
+	want := *in
+	want.Status, want.Duration, want.Persons, want.UpdatedAt = up.Status, up.Duration, up.Persons, later
+	if !reflect.DeepEqual(up, &want) {
+		t.Errorf("UpdateScene wrote back %+v, want %+v", up, &want)
+	}
+	for _, get := range []func() (*Scene, error){
+		func() (*Scene, error) { return db.GetScene(t.Context(), "g1", "scene_1") },
+		func() (*Scene, error) { return db.SceneByName(t.Context(), "g1", "MACARENA") },
+		func() (*Scene, error) { return db.SceneByName(t.Context(), "g1", " macarena") },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, &want) {
+			t.Errorf("read back %+v, want %+v (persons in order)", got, &want)
+		}
+	}
+
+	// A failure and its reason; a duration under a millisecond is not lost.
+	up = &Scene{GuildID: "g1", SceneID: "scene_1", Status: StatusFailed, Error: "bad template",
+		Duration: time.Microsecond}
+	if err := db.UpdateScene(t.Context(), up); err != nil {
+		t.Fatal(err)
+	}
+	if up.Status != StatusFailed || up.Error != "bad template" || up.Duration != time.Millisecond || up.Name != "Macarena" {
+		t.Errorf("after a failure: %+v", up)
+	}
+}
+
+func TestSceneErrors(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	addScene(t, db, "g1", "scene_1", "Dance")
+
+	for _, err := range []error{
+		func() error { _, err := db.GetScene(t.Context(), "g1", "scene_2"); return err }(),
+		func() error { _, err := db.GetScene(t.Context(), "g1", "SCENE_1"); return err }(), // ids are case-sensitive
+		func() error { _, err := db.GetScene(t.Context(), "g2", "scene_1"); return err }(),
+		func() error { _, err := db.SceneByName(t.Context(), "g2", "dance"); return err }(),
+		db.UpdateScene(t.Context(), &Scene{GuildID: "g2", SceneID: "scene_1", Status: StatusReady}),
+		db.DeleteScene(t.Context(), "g2", "scene_1"),
+	} {
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("got %v, want ErrNotFound", err)
+		}
+	}
+	_, err := db.GetScene(t.Context(), "g1", "scene_2")
+	if want := "store: scene scene_2 not found in guild g1"; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+
+	// Unique per guild: the same id, or the same name in any case; another guild may have both.
+	for _, s := range []*Scene{
+		{GuildID: "g1", SceneID: "scene_1", Name: "Other", ImportedBy: "u"},
+		{GuildID: "g1", SceneID: "scene_2", Name: "DANCE", ImportedBy: "u"},
+		{GuildID: "g1", SceneID: "scene_3", Name: " dance ", ImportedBy: "u"},
+	} {
+		err := db.InsertScene(t.Context(), s)
+		if !errors.Is(err, ErrDuplicate) || errors.Is(err, ErrNotFound) {
+			t.Errorf("InsertScene(%s, %q) = %v, want ErrDuplicate", s.SceneID, s.Name, err)
+		}
+	}
+	addScene(t, db, "g2", "scene_1", "dance")
+
+	for _, s := range []*Scene{
+		{GuildID: "", SceneID: "scene_9", Name: "x"},
+		{GuildID: "g1", SceneID: "", Name: "x"},
+		{GuildID: "g1", SceneID: "scene_9", Name: "  "},
+		{GuildID: "g1", SceneID: "scene_9", Name: "x", Status: "done"},
+		{GuildID: "g1", SceneID: "scene_9", Name: "x", Duration: -time.Second},
+		{GuildID: "g1", SceneID: "scene_9", Name: "x", Persons: []Person{{Type: "human"}}},
+	} {
+		if err := db.InsertScene(t.Context(), s); err == nil || errors.Is(err, ErrDuplicate) {
+			t.Errorf("InsertScene(%+v) = %v, want a validation error", s, err)
+		}
+	}
+	if err := db.UpdateScene(t.Context(), &Scene{GuildID: "g1", SceneID: "scene_1"}); err == nil {
+		t.Error("UpdateScene without a status succeeded")
+	}
+}
+
+func TestListAndDeleteScenes(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	addScene(t, db, "g1", "s_b", "bravo")
+	addScene(t, db, "g1", "s_a", "Alpha")
+	addScene(t, db, "g1", "s_c", "charlie")
+	addScene(t, db, "g2", "s_a", "zulu")
+
+	list := func(guild string) []string {
+		t.Helper()
+		scenes, err := db.ListScenes(t.Context(), guild)
+		if err != nil {
+			t.Fatalf("ListScenes(%s): %v", guild, err)
+		}
+		return sceneIDs(scenes)
+	}
+	if got, want := list("g1"), []string{"s_a", "s_b", "s_c"}; !slices.Equal(got, want) {
+		t.Errorf("ListScenes(g1) = %v, want %v (by name, case-insensitive)", got, want)
+	}
+	if got := list("g3"); len(got) != 0 {
+		t.Errorf("ListScenes(g3) = %v, want none", got)
+	}
+	if err := db.DeleteScene(t.Context(), "g1", "s_a"); err != nil {
+		t.Fatalf("DeleteScene: %v", err)
+	}
+	if got, want := list("g1"), []string{"s_b", "s_c"}; !slices.Equal(got, want) {
+		t.Errorf("after DeleteScene: ListScenes(g1) = %v, want %v", got, want)
+	}
+	if got, want := list("g2"), []string{"s_a"}; !slices.Equal(got, want) {
+		t.Errorf("another guild's copy: ListScenes(g2) = %v, want %v", got, want)
+	}
+	if err := db.DeleteScene(t.Context(), "g1", "s_a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second DeleteScene = %v, want ErrNotFound", err)
+	}
+	addScene(t, db, "g1", "s_new", "alpha") // the name is free again
+}
+
+func TestSuggestScenes(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	add := func(guild, id, name string, st Status) {
+		t.Helper()
+		if err := db.InsertScene(t.Context(), &Scene{GuildID: guild, SceneID: id, Name: name, Status: st, ImportedBy: "u"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("g1", "scene_d1", "Dance Off", StatusReady)
+	add("g1", "scene_d2", "dance party", StatusProcessing)
+	add("g1", "scene_d3", "DANCE battle", StatusReady)
+	add("g1", "scene_d4", "dancefloor", StatusFailed)
+	add("g1", "scene_d5", "dance pending", StatusPending)
+	add("g1", "scene_m1", "Macarena", StatusReady)
+	add("g1", "dance_x", "zzz by id", StatusReady)
+	add("g1", "scene_p1", "100% real", StatusReady)
+	add("g1", "scene_p2", "100 percent", StatusReady)
+	add("g1", "scene_u1", "a_b", StatusReady)
+	add("g1", "scene_u2", "axb", StatusReady)
+	add("g1", "scene_e1", `back\slash`, StatusReady)
+	add("g1", "scene_e2", `backxslash`, StatusReady)
+	add("g1", "scene_ü", "Über", StatusReady)
+	add("g2", "scene_o1", "dance elsewhere", StatusReady)
+
+	tests := []struct {
+		prefix string
+		limit  int
+		want   []string
+	}{
+		// Ready ones first, then processing, pending, failed; by name within each; id matches after name matches.
+		{"dance", 0, []string{"scene_d3", "scene_d1", "dance_x", "scene_d2", "scene_d5", "scene_d4"}},
+		{"DANCE ", 0, []string{"scene_d3", "scene_d1", "scene_d2", "scene_d5"}},
+		{"  dAnCe o", 0, []string{"scene_d1"}},
+		{"dance", 2, []string{"scene_d3", "scene_d1"}},
+		{"dance", 3, []string{"scene_d3", "scene_d1", "dance_x"}},
+		// By id, case-insensitively; a scene matched twice comes once.
+		{"SCENE_M", 0, []string{"scene_m1"}},
+		{"scene_d", 0, []string{"scene_d1", "scene_d3", "scene_d2", "scene_d5", "scene_d4"}},
+		{"mac", 0, []string{"scene_m1"}},
+		// LIKE wildcards and the escape character are plain characters.
+		{"100%", 0, []string{"scene_p1"}},
+		{"a_", 0, []string{"scene_u1"}},
+		{`back\`, 0, []string{"scene_e1"}},
+		{"%", 0, nil},
+		{"_", 0, nil},
+		// Unicode case folding.
+		{"üb", 0, []string{"scene_ü"}},
+		{"ÜBER", 0, []string{"scene_ü"}},
+		{"nothing", 0, nil},
+	}
+	for _, tt := range tests {
+		scenes, err := db.SuggestScenes(t.Context(), "g1", tt.prefix, tt.limit)
+		if err != nil {
+			t.Fatalf("SuggestScenes(%q): %v", tt.prefix, err)
+		}
+		if got := sceneIDs(scenes); !slices.Equal(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+			t.Errorf("SuggestScenes(g1, %q, %d) = %v, want %v", tt.prefix, tt.limit, got, tt.want)
+		}
+	}
+
+	// Another guild's scenes are never suggested, whatever the prefix.
+	all, err := db.SuggestScenes(t.Context(), "g1", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.GuildID != "g1" {
+			t.Errorf("suggested %s of guild %s to g1", s.SceneID, s.GuildID)
+		}
+	}
+	if len(all) != 14 {
+		t.Errorf("SuggestScenes(g1, \"\") returned %d scenes, want all 14", len(all))
+	}
+	other, err := db.SuggestScenes(t.Context(), "g3", "", 0)
+	if err != nil || len(other) != 0 {
+		t.Errorf("SuggestScenes(g3) = %v, %v; want none", sceneIDs(other), err)
+	}
+}
+
+func TestSuggestScenesLimit(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	for i := range 40 {
+		addScene(t, db, "g", fmt.Sprintf("scene_%02d", i), fmt.Sprintf("name %02d", i))
+	}
+	for _, tt := range []struct{ limit, want int }{{0, 25}, {-1, 25}, {1, 1}, {25, 25}, {26, 25}, {1000, 25}} {
+		for _, prefix := range []string{"", "name", "scene_"} {
+			scenes, err := db.SuggestScenes(t.Context(), "g", prefix, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(scenes) != tt.want {
+				t.Errorf("SuggestScenes(%q, limit %d) returned %d, want %d", prefix, tt.limit, len(scenes), tt.want)
+			}
+			if ids := sceneIDs(scenes); !slices.IsSorted(ids) {
+				t.Errorf("SuggestScenes(%q, limit %d) = %v, want them by name", prefix, tt.limit, ids)
+			}
+		}
+	}
+}
+
+// TestSuggestPlans checks that every part of the suggestion statements is an index range scan, so
+// an answer reads about as many rows as it returns, whatever the table's size.
+func TestSuggestPlans(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	for _, q := range []struct {
+		name, query string
+		args        []any
+		indexes     []string
+	}{
+		{"scenes", suggestScenesSQL, []any{"g", "da%", "da%", 25},
+			[]string{"scenes_guild_status_name_idx (guild_id=? AND status=? AND name_key>? AND name_key<?)",
+				"scenes_guild_status_id_idx (guild_id=? AND status=? AND scene_id>? AND scene_id<?)"}},
+		{"characters", suggestCharactersSQL, []any{"u", "da%", "g", 25},
+			[]string{"characters_owner_status_name_idx (owner_id=? AND status=? AND name_key>? AND name_key<?)",
+				"characters_shared_status_name_idx (guild_id=? AND status=? AND name_key>? AND name_key<?)"}},
+	} {
+		rows, err := db.SQL().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q.query, q.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(detail + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		for _, idx := range q.indexes {
+			if n := strings.Count(plan.String(), idx); n != len(suggestOrder) {
+				t.Errorf("%s: plan uses %q %d times, want %d (once per status):\n%s", q.name, idx, n, len(suggestOrder), plan.String())
+			}
+		}
+		if strings.Contains(plan.String(), "SCAN characters") || strings.Contains(plan.String(), "SCAN scenes") {
+			t.Errorf("%s: plan scans a table:\n%s", q.name, plan.String())
+		}
+	}
+}
