@@ -1,9 +1,11 @@
 // Package viggle is an HTTP client for the /api edition of the Viggle REST API: it creates, polls, cancels and
-// downloads renders (Multi-Character Render included).
+// downloads renders (Multi-Character Render included), imports template scenes and follows them, preprocesses
+// characters from image URLs and follows them, and reads the credit balance.
 //
-// Creates are never retried: Viggle documents no idempotency key, so a POST /api/render that may have reached
-// Viggle is reported as ErrOutcomeUnknown instead of being sent again. Status polls, cancels and downloads are
-// retried with capped, jittered backoff. The API key never appears in error strings.
+// Creates (CreateRender, ImportScene, PreprocessCharacter) are never retried: Viggle documents no idempotency
+// key, so a POST that may have reached Viggle is reported as ErrOutcomeUnknown instead of being sent again.
+// Status polls (GetRender, GetScene, GetCharacter, Credits), cancels and downloads are retried with capped,
+// jittered backoff. The API key never appears in error strings.
 package viggle
 
 import (

@@ -14,8 +14,8 @@ import (
 	"unicode/utf8"
 )
 
-// Errors of CreateRender, usable with errors.Is. Exactly one of them is in the chain of a CreateRender error,
-// unless Viggle refused the render: a 4xx with a decodable error body, an *APIError alone. A 5xx or a 4xx
+// Errors of the creates (CreateRender, ImportScene, PreprocessCharacter), usable with errors.Is. Exactly one of
+// them is in the chain of a create's error, unless Viggle refused it: a 4xx with a decodable error body, an *APIError alone. A 5xx or a 4xx
 // whose body is not one of Viggle's error envelopes is ErrOutcomeUnknown with the *APIError in its chain (its
 // status stays visible).
 var (

@@ -8,9 +8,9 @@ import (
 	"github.com/viggle-bot/viggle-bot/backoff"
 )
 
-// RetryPolicy controls the retries of safe calls (GetRender, CancelRender and the requests of Download). They are
-// retried on HTTP 429, 5xx, malformed 2xx bodies and network errors, never on other 4xx. CreateRender is never
-// retried.
+// RetryPolicy controls the retries of safe calls (GetRender, GetScene, GetCharacter, Credits, CancelRender and the
+// requests of Download). They are retried on HTTP 429, 5xx, malformed 2xx bodies and network errors, never on
+// other 4xx. The creates (CreateRender, ImportScene, PreprocessCharacter) are never retried.
 type RetryPolicy struct {
 	MaxAttempts   int           // total attempts for safe calls; default 5
 	BaseDelay     time.Duration // first backoff (exponential, with equal jitter); default 500ms
