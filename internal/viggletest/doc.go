@@ -34,7 +34,49 @@
 //     failed job.
 //   - GET /api/render/{id}/download: 302 to a fresh signed CDN URL; 409
 //     CS-CONFLICT unless complete.
-//   - GET /api/credits: {"balance":1000}.
+//   - POST /api/scenes/import: JSON {"template_id" (required), "name"
+//     (optional)}. Answers 200 {"id","status":"pending","credits_reserved",
+//     "segments":[{"uuid":"person_<8 hex>","type":"human"},…]} (one segment
+//     per Template.Persons, none for a plain video template;
+//     credits_reserved is one per second started of Template.Duration), or
+//     with Template.Shape ShapeCharacterUUIDs {"scene_id","template_uuid",
+//     "status":"pending","credits_reserved","character_uuids":[…]}. Unknown
+//     template: 404 CS-NOTFOUND "Template not found". Missing or empty
+//     template_id, a name that is not a string, a body that is not a JSON
+//     object or a Content-Type other than application/json: 422 in
+//     FastAPI's shape {"detail":[{"loc":["body",field],"msg","type"}]}.
+//   - GET /api/scenes/{id}: {"id","name","status","duration_seconds","fps",
+//     "total_frames","width","height","job_id","error_message",
+//     "credits_used","created_at","completed_at"} (no segments, as
+//     documented). status is "pending", then "ready" (duration_seconds,
+//     fps 30, 720x1280 set) or "failed" (error_message = FailMessage), after
+//     Template.ReadyAfter (time-based from the import time carried in the
+//     id) or at the Template.ImportPolls-th GET (in memory). name is the
+//     given one, else (and in another process) the template id. Unknown
+//     scene: 404 CS-ORIV-009.
+//   - POST /api/render on an imported scene: 400 CS-ORIV-010 "Scene is still
+//     preprocessing" while pending, 400 CS-ORIV-009 when its import failed;
+//     once ready it renders like any scene, with Template.Render (default
+//     ImportedScenario, like scene_demo). Mapping keys and character ids are
+//     not checked against the scene's segments or known characters.
+//   - POST /api/characters/preprocess: multipart (or urlencoded) with name
+//     (required, else 422) and image_url (an absolute http(s) URL, else 400
+//     CS-UORC01-002) or an image file part (neither: 400 CS-ORIV-001).
+//     Answers 200 {"character_id" (a UUID),"job_id":"char_<12 hex>",
+//     "status":"pending","enqueued_at"}. An image_url containing "fail" (any
+//     case) makes a character that fails.
+//   - GET /api/characters/{id}: {"id","name","status","job_id","error",
+//     "error_message","thumbnail_url","credits_used","created_at",
+//     "completed_at"}: "pending" at the first poll, "processing", then at the
+//     WithCharacterPolls-th poll (default 2) "ready" with thumbnail_url
+//     /cdn/characters/{id}.png (an 8x8 PNG, no auth) and credits_used 1, or
+//     "failed" with error "Preprocessing failed" and error_message
+//     CharacterFailMessage. A character id carries its creation time and
+//     fate, so another process answers for it: ready (or failed) at once,
+//     with name null. Unknown id: 404 CS-NOTFOUND "Character not found".
+//   - GET /api/credits: {"balance":n}, n from WithCredits (default 1000) or
+//     SetCredits. Nothing else changes it: renders, imports and characters
+//     do not spend credits in the fake.
 //   - GET or HEAD /cdn/{id}.mp4 and /cdn/{id}-mask.mp4 (mask: transparent jobs
 //     only): no auth; ?exp=<unix ms>&sig=<hex> (and &g=<n> after a CDNExpired
 //     refusal) must match; 403 with an XML body once exp has passed by the
@@ -48,7 +90,9 @@
 // header answers 401 {"detail":"Not authenticated"}, a wrong key 401
 // {"detail":{"error_code":"CS-UORC01-007","message":"Invalid or expired API
 // key","action":"Check your API key in the Viggle dashboard"}}. Every request
-// (also refused ones, also /cdn/) is counted and recorded.
+// (also refused ones, also /cdn/) is counted and recorded; a recorded
+// Request carries the form of POST /api/render and /api/characters/preprocess
+// and the JSON body of POST /api/scenes/import.
 //
 // # Job ids and processes
 //
@@ -82,6 +126,23 @@
 //     job answers 403 (expired URL); a fresh status poll gives a URL that works.
 //   - scene_stuck: never completes ("processing" at 75 %) until cancelled.
 //   - any other scene id: POST answers 400 CS-ORIV-009 "Scene not found".
+//
+// # Default templates
+//
+// Import these with POST /api/scenes/import (mock mode's /scene import):
+//
+//   - tpl_duo: 2 persons, 8 s video, ready 2 s after the import.
+//   - tpl_trio: 3 persons, 12 s video, ready after 3 s.
+//   - tpl_solo: 1 person, 5 s video, ready after 1 s.
+//   - tpl_plain: a plain video template without segments, 6 s, ready after 1 s.
+//   - tpl_legacy: 2 persons, 10 s, ready after 2 s, answered in the
+//     third-party shape (scene_id, template_uuid, character_uuids).
+//   - tpl_broken: 2 persons; the import fails after 2 s ("Template import
+//     failed: no person could be tracked in the video").
+//   - any other template id: 404 CS-NOTFOUND.
+//
+// Imported scenes render like scene_demo (ImportedScenario). WithTemplates
+// replaces this list; SetTemplate adds to it.
 //
 // Transparency is not a scene: background_mode=transparent in the POST makes
 // the complete status carry mask_cdn_url and the mask video is served.

@@ -239,6 +239,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, form url.V
 			"Check the scene ID; the scene must be ready")
 		return
 	}
+	if code, msg := s.sceneNotReady(sceneID, now); code != "" {
+		writeError(w, http.StatusBadRequest, code, msg, "Wait until the scene is ready")
+		return
+	}
 	k := jobKey{scene: sceneID, created: time.UnixMilli(now.UnixMilli()).UTC(), bg: bg, fast: fast}
 	if sc.SubmitCut {
 		if sc.SubmitCutCreates {

@@ -23,6 +23,7 @@ const (
 	CodeRenderFailed        = "CS-UORC01-009" // failed job (scene_fail)
 	CodeMissingInput        = "CS-ORIV-002"   // scene_id missing
 	CodeSceneNotFound       = "CS-ORIV-009"   // unknown scene id (400)
+	CodeSceneProcessing     = "CS-ORIV-010"   // imported scene not ready yet (400)
 	CodeBadBackground       = "CS-ORIV-011"   // invalid background_mode (400)
 	CodeBadMapping          = "CS-ORIV-012"   // invalid character_mapping JSON (400)
 	CodeJobNotFound         = "CS-NOTFOUND"   // unknown or undecodable job id (404)

@@ -34,14 +34,21 @@ type Server struct {
 
 	held chan struct{} // receives once per POST /api/render held by Hold
 
+	charPolls int // status polls a new character takes (WithCharacterPolls)
+
 	mu        sync.Mutex
 	scenarios map[string]Scenario
-	jobs      map[string]*jobMem // in-memory bookkeeping, only for jobs that need it
-	records   []Request          // ring buffer of at most recordLimit entries
-	recNext   int                // next slot to overwrite once records is full
-	counts    map[string]int     // "METHOD path" -> requests served
-	accepted  int                // successful creates
-	hold      *gate              // non-nil while Hold is in force
+	templates map[string]Template
+	scenes    map[string]*sceneMem // scenes imported by this Server
+	chars     map[string]*charMem  // characters created by this Server
+	imports   int                  // scenes imported
+	credits   int64                // GET /api/credits balance
+	jobs      map[string]*jobMem   // in-memory bookkeeping, only for jobs that need it
+	records   []Request            // ring buffer of at most recordLimit entries
+	recNext   int                  // next slot to overwrite once records is full
+	counts    map[string]int       // "METHOD path" -> requests served
+	accepted  int                  // successful creates
+	hold      *gate                // non-nil while Hold is in force
 }
 
 // jobMem is the in-memory state of one job: count-based progress, poll
@@ -70,12 +77,19 @@ type Request struct {
 	Method string
 	Path   string
 	Header http.Header
-	Form   url.Values // the parsed form of POST /api/render (multipart or urlencoded), nil otherwise
-	At     time.Time  // by the server's clock
+	// Form is the parsed form of POST /api/render and POST /api/characters/preprocess (multipart or
+	// urlencoded; file parts left out), nil otherwise.
+	Form url.Values
+	// Body is the JSON body of POST /api/scenes/import, nil otherwise.
+	Body []byte
+	At   time.Time // by the server's clock
 }
 
 func (r Request) clone() Request {
 	r.Header = r.Header.Clone()
+	if r.Body != nil {
+		r.Body = append([]byte(nil), r.Body...)
+	}
 	if r.Form != nil {
 		r.Form = url.Values(maps.Clone(map[string][]string(r.Form)))
 		for k, v := range r.Form {
@@ -121,12 +135,19 @@ func New(opts ...Option) *Server {
 		held:        make(chan struct{}),
 		jobs:        make(map[string]*jobMem),
 		counts:      make(map[string]int),
+		scenes:      make(map[string]*sceneMem),
+		chars:       make(map[string]*charMem),
+		charPolls:   DefaultCharacterPolls,
+		credits:     DefaultCredits,
 	}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.scenarios == nil {
 		s.scenarios = DefaultScenarios()
+	}
+	if s.templates == nil {
+		s.templates = DefaultTemplates()
 	}
 	return s
 }
@@ -152,7 +173,11 @@ func (s *Server) sceneByHash(h string) (string, bool) {
 	return "", false
 }
 
-func (s *Server) scenario(sceneID string) (Scenario, bool) {
+// scenario is the render scenario of a scene: one of the Server's scenarios, or an imported scene's.
+func (s *Server) scenario(sceneID string) (Scenario, bool) { return s.renderableScene(sceneID) }
+
+// scenarioOnly is the scenario of sceneID among the Server's scenarios.
+func (s *Server) scenarioOnly(sceneID string) (Scenario, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sc, ok := s.scenarios[sceneID]
@@ -300,14 +325,14 @@ func (s *Server) Cancel(jobID string) {
 	s.cancelLocked(j, s.now())
 }
 
-func (s *Server) record(r *http.Request, form url.Values, now time.Time) {
+func (s *Server) record(r *http.Request, form url.Values, body []byte, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts[r.Method+" "+r.URL.Path]++
 	if s.recordLimit == 0 {
 		return
 	}
-	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form, At: now}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form, Body: body, At: now}
 	if len(s.records) < s.recordLimit {
 		s.records = append(s.records, rec)
 		return
@@ -321,20 +346,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	path := r.URL.Path
 	if name, ok := strings.CutPrefix(path, "/cdn/"); ok {
-		s.record(r, nil, now)
+		s.record(r, nil, nil, now)
+		if file, ok := strings.CutPrefix(name, "characters/"); ok {
+			s.serveThumbnail(w, r, file)
+			return
+		}
 		s.serveCDN(w, r, name, now)
 		return
 	}
 
 	var form url.Values
 	var formErr error
-	if path == "/api/render" && r.Method == http.MethodPost {
+	var body []byte
+	if (path == "/api/render" || path == "/api/characters/preprocess") && r.Method == http.MethodPost {
 		form, formErr = parseForm(w, r)
 		if r.MultipartForm != nil {
 			defer func() { _ = r.MultipartForm.RemoveAll() }()
 		}
 	}
-	s.record(r, form, now)
+	if path == "/api/scenes/import" && r.Method == http.MethodPost {
+		body, formErr = readImportBody(w, r)
+	}
+	s.record(r, form, body, now)
 
 	rest, ok := strings.CutPrefix(path, "/api/")
 	if !ok {
@@ -356,7 +389,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, http.MethodGet)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]int{"balance": 1000})
+		s.mu.Lock()
+		n := s.credits
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]int64{"balance": n})
+	case rest == "scenes/import":
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		s.handleImport(w, body, formErr)
+	case rest == "characters/preprocess":
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, http.MethodPost)
+			return
+		}
+		s.handlePreprocess(w, r, form, formErr)
+	case strings.HasPrefix(rest, "scenes/") || strings.HasPrefix(rest, "characters/"):
+		kind, id, _ := strings.Cut(rest, "/")
+		if id == "" || strings.Contains(id, "/") {
+			writeDetailString(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w, http.MethodGet)
+			return
+		}
+		if kind == "scenes" {
+			s.handleScene(w, id)
+		} else {
+			s.handleCharacter(w, r, id)
+		}
 	case strings.HasPrefix(rest, "render/"):
 		id := strings.TrimPrefix(rest, "render/")
 		if id, ok := strings.CutSuffix(id, "/download"); ok && !strings.Contains(id, "/") {
