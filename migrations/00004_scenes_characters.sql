@@ -1,7 +1,7 @@
 -- Scenes imported into a guild and characters made by its members (issue 9). Timestamps are INTEGER
 -- unix milliseconds. name_key is the name case-folded by the store (Unicode case folding, done in Go:
--- SQLite's lower() folds ASCII only); it is declared COLLATE NOCASE so that LIKE prefix queries on it
--- can use its indexes (for an already folded key NOCASE compares like BINARY). status is Viggle's
+-- SQLite's lower() folds ASCII only), compared as bytes; a prefix is found as a range of keys. Viggle
+-- ids are found by prefix case-insensitively through lower(id) (ids are ASCII). status is Viggle's
 -- processing status only: an approval state (issue 10) goes into columns of its own.
 
 -- +goose Up
@@ -10,7 +10,7 @@ CREATE TABLE scenes (
     guild_id    TEXT    NOT NULL CHECK (guild_id <> ''),
     scene_id    TEXT    NOT NULL CHECK (scene_id <> ''),
     name        TEXT    NOT NULL CHECK (name <> ''),
-    name_key    TEXT    NOT NULL COLLATE NOCASE CHECK (name_key <> ''),
+    name_key    TEXT    NOT NULL CHECK (name_key <> ''),
     template_id TEXT    NOT NULL DEFAULT '',
     status      TEXT    NOT NULL CHECK (status IN ('pending', 'processing', 'ready', 'failed')),
     error       TEXT    NOT NULL DEFAULT '',
@@ -26,7 +26,7 @@ CREATE TABLE scenes (
 
 -- A guild's scenes by name prefix and by id prefix (autocomplete), ready ones first.
 CREATE INDEX scenes_guild_status_name_idx ON scenes (guild_id, status, name_key);
-CREATE INDEX scenes_guild_status_id_idx ON scenes (guild_id, status, scene_id COLLATE NOCASE);
+CREATE INDEX scenes_guild_status_id_idx ON scenes (guild_id, status, lower(scene_id));
 -- A Viggle scene in every guild that imported it.
 CREATE INDEX scenes_scene_id_idx ON scenes (scene_id);
 
@@ -38,7 +38,7 @@ CREATE TABLE characters (
     owner_id      TEXT    NOT NULL CHECK (owner_id <> ''),
     guild_id      TEXT    NOT NULL,
     name          TEXT    NOT NULL CHECK (name <> ''),
-    name_key      TEXT    NOT NULL COLLATE NOCASE CHECK (name_key <> ''),
+    name_key      TEXT    NOT NULL CHECK (name_key <> ''),
     shared        INTEGER NOT NULL DEFAULT 0 CHECK (shared IN (0, 1) AND (shared = 0 OR guild_id <> '')),
     status        TEXT    NOT NULL CHECK (status IN ('pending', 'processing', 'ready', 'failed')),
     error         TEXT    NOT NULL DEFAULT '',

@@ -55,11 +55,30 @@ func prefixKey(prefix string) string {
 	return cases.Fold().String(strings.TrimLeft(prefix, " \t"))
 }
 
-// likePrefix returns a LIKE pattern (with ESCAPE '\') matching every string that starts with
-// prefix taken literally: '%', '_' and '\' in it are escaped.
-func likePrefix(prefix string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(prefix) + "%"
+// keyRange returns the range [lo, hi) of the byte strings that start with prefix (compared as
+// SQLite's BINARY collation does, byte by byte): no pattern, so '%', '_' and '\\' are plain characters.
+// hi is prefix with its last byte below 0xff incremented (valid UTF-8 has no 0xff byte, so for
+// the empty prefix "\xff" is above every key).
+func keyRange(prefix string) (lo, hi string) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return prefix, string(b[:i+1])
+		}
+	}
+	return prefix, prefix + "\xff"
+}
+
+// asciiLower lowers ASCII letters only, as SQLite's lower() does without ICU.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // recordError is a not-found or duplicate error about a scene or a character, with its own message;

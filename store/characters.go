@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -294,38 +296,60 @@ func (db *DB) ShareCharacter(ctx context.Context, ownerID, name string) (*Charac
 	return c, nil
 }
 
-// suggestCharactersSQL selects, for each status in suggestOrder, up to ?4 of owner ?1's characters
-// whose name starts with ?2 (a folded LIKE pattern); then, for each status, up to ?4 of those shared
-// with guild ?3 by others. Each part is an index range scan; rank orders them.
+// suggestCharactersSQL selects, for each status in suggestOrder, up to ?5 of owner ?1's characters
+// whose name key is in [?2, ?3); then, for each status, up to ?5 of those shared with guild ?4 by
+// others. Each part is an index range scan read in index order (named, as in suggestScenesSQL);
+// rank says which part a row comes from, sort its place there.
 var suggestCharactersSQL = func() string {
 	var parts []string
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(i)+` AS rank,
-			name_key AS sort FROM characters
-			WHERE owner_id = ?1 AND status = '`+string(st)+`' AND name_key LIKE ?2 ESCAPE '\'
-			ORDER BY name_key LIMIT ?4)`)
+			name_key AS sort FROM characters INDEXED BY characters_owner_status_name_idx
+			WHERE owner_id = ?1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
+			ORDER BY name_key LIMIT ?5)`)
 	}
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(len(suggestOrder)+i)+` AS rank,
-			name_key AS sort FROM characters
-			WHERE guild_id = ?3 AND shared = 1 AND status = '`+string(st)+`' AND name_key LIKE ?2 ESCAPE '\'
+			name_key AS sort FROM characters INDEXED BY characters_shared_status_name_idx
+			WHERE guild_id = ?4 AND shared = 1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
 				AND owner_id <> ?1
-			ORDER BY name_key LIMIT ?4)`)
+			ORDER BY name_key LIMIT ?5)`)
 	}
-	return strings.Join(parts, "\nUNION ALL\n") + "\nORDER BY rank, sort, character_id LIMIT ?4"
+	return strings.Join(parts, "\nUNION ALL\n")
 }()
 
 // SuggestCharacters returns up to limit (at most MaxSuggestions) characters whose name starts with
-// prefix, case-insensitively ('%' and '_' are plain characters): the owner's own (made in any
-// guild), then the ones of other members shared with the guild; within each, ready ones first, then
-// processing, pending and failed ones, by name. It reads SQLite only, in one statement.
+// prefix, case-insensitively (leading spaces ignored; no character is a wildcard): the owner's own
+// (made in any guild), then the ones of other members shared with the guild; within each, ready
+// ones first, then processing, pending and failed ones, by name. It reads SQLite only, in one
+// statement.
 func (db *DB) SuggestCharacters(ctx context.Context, ownerID, guildID, prefix string, limit int) ([]*Character, error) {
-	cs, err := db.queryCharacters(ctx, suggestCharactersSQL,
-		ownerID, likePrefix(prefixKey(prefix)), guildID, suggestLimit(limit))
+	limit = suggestLimit(limit)
+	lo, hi := keyRange(prefixKey(prefix))
+	type row struct {
+		c    *Character
+		rank int
+		sort string
+	}
+	var rows []row
+	err := db.queryRows(ctx, func(s scanner) error {
+		var r row
+		var err error
+		r.c, err = scanCharacter(s, &r.rank, &r.sort)
+		rows = append(rows, r)
+		return err
+	}, suggestCharactersSQL, ownerID, lo, hi, guildID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: suggest characters for user %s in guild %s: %w", ownerID, guildID, err)
 	}
-	return cs, nil
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.sort, b.sort), strings.Compare(a.c.ID, b.c.ID))
+	})
+	out := make([]*Character, 0, min(len(rows), limit))
+	for _, r := range rows[:min(len(rows), limit)] {
+		out = append(out, r.c)
+	}
+	return out, nil
 }
 
 // queryCharacters runs a SELECT of characterColumns, maybe followed by rank and sort columns

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,18 @@ const sceneColumns = `guild_id, scene_id, name, template_id, status, error, dura
 
 // scanScene reads one row selected with sceneColumns, then extra (columns after them).
 func scanScene(s scanner, extra ...any) (*Scene, error) {
+	sc, persons, err := scanSceneRaw(s, extra...)
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.decodePersons(persons); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// scanSceneRaw is scanScene leaving the persons column undecoded.
+func scanSceneRaw(s scanner, extra ...any) (*Scene, string, error) {
 	var (
 		sc               Scene
 		duration         sql.NullInt64
@@ -46,20 +60,24 @@ func scanScene(s scanner, extra ...any) (*Scene, error) {
 	dest := append([]any{&sc.GuildID, &sc.SceneID, &sc.Name, &sc.TemplateID, &sc.Status, &sc.Error,
 		&duration, &persons, &sc.ImportedBy, &created, &updated}, extra...)
 	if err := s.Scan(dest...); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if duration.Valid {
 		sc.Duration = time.Duration(duration.Int64) * time.Millisecond
 	}
+	sc.CreatedAt = fromMillis(created)
+	sc.UpdatedAt = fromMillis(updated)
+	return &sc, persons, nil
+}
+
+func (sc *Scene) decodePersons(persons string) error {
 	if err := json.Unmarshal([]byte(persons), &sc.Persons); err != nil {
-		return nil, fmt.Errorf("scene %s: decode persons: %w", sc.SceneID, err)
+		return fmt.Errorf("scene %s: decode persons: %w", sc.SceneID, err)
 	}
 	if len(sc.Persons) == 0 {
 		sc.Persons = nil
 	}
-	sc.CreatedAt = fromMillis(created)
-	sc.UpdatedAt = fromMillis(updated)
-	return &sc, nil
+	return nil
 }
 
 // durationMillis converts a scene duration for duration_ms: NULL when unknown (0), at least 1 ms.
@@ -245,45 +263,93 @@ func (db *DB) DeleteScene(ctx context.Context, guildID, sceneID string) error {
 	return nil
 }
 
-// suggestScenesSQL selects, for each status in suggestOrder, up to ?4 scenes of guild ?1 whose name
-// starts with ?2 (a folded LIKE pattern) and up to ?4 whose id starts with ?3 (LIKE, so
-// case-insensitive for ASCII), each an index range scan; rank orders the parts: a status's name
-// matches, then its id matches.
+// suggestScenesSQL selects, for each status in suggestOrder, up to ?6 scenes of guild ?1 whose name
+// key is in [?2, ?3) and up to ?6 whose lower(id) is in [?4, ?5). Each part is an index range scan
+// read in index order (named: the planner would rather take the unique index on the name and
+// filter the status, reading every match), so it reads no more rows than it returns and sorts
+// nothing; rank says which part a row comes from (a status's name matches, then its id matches),
+// sort its place there. SuggestScenes orders the at most 8×?6 rows.
 var suggestScenesSQL = func() string {
 	var parts []string
 	for i, st := range suggestOrder {
 		parts = append(parts,
 			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i)+` AS rank, name_key AS sort
-				FROM scenes WHERE guild_id = ?1 AND status = '`+string(st)+`' AND name_key LIKE ?2 ESCAPE '\'
-				ORDER BY name_key LIMIT ?4)`,
-			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i+1)+` AS rank, scene_id AS sort
-				FROM scenes WHERE guild_id = ?1 AND status = '`+string(st)+`' AND scene_id LIKE ?3 ESCAPE '\'
-				ORDER BY scene_id COLLATE NOCASE LIMIT ?4)`)
+				FROM scenes INDEXED BY scenes_guild_status_name_idx
+				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
+				ORDER BY name_key LIMIT ?6)`,
+			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i+1)+` AS rank, lower(scene_id) AS sort
+				FROM scenes INDEXED BY scenes_guild_status_id_idx
+				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND lower(scene_id) >= ?4 AND lower(scene_id) < ?5
+				ORDER BY lower(scene_id) LIMIT ?6)`)
 	}
-	return strings.Join(parts, "\nUNION ALL\n") + "\nORDER BY rank, sort COLLATE NOCASE"
+	return strings.Join(parts, "\nUNION ALL\n")
 }()
 
 // SuggestScenes returns up to limit (at most MaxSuggestions) of the guild's scenes whose name or
-// Viggle id starts with prefix, case-insensitively ('%' and '_' are plain characters): ready ones
-// first, then processing, pending and failed ones; within a status those matched by name (by name)
-// before those matched by id only (by id). It reads SQLite only, in one statement.
+// Viggle id starts with prefix, case-insensitively (leading spaces ignored; no character is a
+// wildcard): ready ones first, then processing, pending and failed ones; within a status those
+// matched by name (by name) before those matched by id only (by id). It reads SQLite only, in one
+// statement.
 func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit int) ([]*Scene, error) {
 	limit = suggestLimit(limit)
-	scenes, err := db.queryScenes(ctx, suggestScenesSQL,
-		guildID, likePrefix(prefixKey(prefix)), likePrefix(strings.TrimLeft(prefix, " \t")), limit)
+	nameLo, nameHi := keyRange(prefixKey(prefix))
+	idLo, idHi := keyRange(asciiLower(strings.TrimLeft(prefix, " \t")))
+	type row struct {
+		s       *Scene
+		persons string
+		rank    int
+		sort    string
+	}
+	var rows []row
+	err := db.queryRows(ctx, func(s scanner) error {
+		var r row
+		var err error
+		r.s, r.persons, err = scanSceneRaw(s, &r.rank, &r.sort)
+		rows = append(rows, r)
+		return err
+	}, suggestScenesSQL, guildID, nameLo, nameHi, idLo, idHi, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: suggest scenes of guild %s: %w", guildID, err)
 	}
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.sort, b.sort),
+			strings.Compare(a.s.SceneID, b.s.SceneID))
+	})
 	// A scene matched by both name and id comes twice: keep its first place.
-	seen := make(map[string]bool, len(scenes))
-	out := scenes[:0]
-	for _, s := range scenes {
-		if !seen[s.SceneID] && len(out) < limit {
-			seen[s.SceneID] = true
-			out = append(out, s)
+	seen := make(map[string]bool, len(rows))
+	var out []*Scene
+	for _, r := range rows {
+		if len(out) == limit {
+			break
+		}
+		if !seen[r.s.SceneID] {
+			seen[r.s.SceneID] = true
+			if err := r.s.decodePersons(r.persons); err != nil {
+				return nil, fmt.Errorf("store: suggest scenes of guild %s: %w", guildID, err)
+			}
+			out = append(out, r.s)
 		}
 	}
 	return out, nil
+}
+
+// queryRows runs a query at low priority and calls scan for each row.
+func (db *DB) queryRows(ctx context.Context, scan func(scanner) error, query string, args ...any) error {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return err
+	}
+	defer db.gate.unlock()
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // queryScenes runs a SELECT of sceneColumns, maybe followed by rank and sort columns (ignored), and

@@ -294,10 +294,10 @@ func TestSuggestPlans(t *testing.T) {
 		args        []any
 		indexes     []string
 	}{
-		{"scenes", suggestScenesSQL, []any{"g", "da%", "da%", 25},
+		{"scenes", suggestScenesSQL, []any{"g", "da", "db", "da", "db", 25},
 			[]string{"scenes_guild_status_name_idx (guild_id=? AND status=? AND name_key>? AND name_key<?)",
-				"scenes_guild_status_id_idx (guild_id=? AND status=? AND scene_id>? AND scene_id<?)"}},
-		{"characters", suggestCharactersSQL, []any{"u", "da%", "g", 25},
+				"scenes_guild_status_id_idx (guild_id=? AND status=? AND <expr>>? AND <expr><?)"}},
+		{"characters", suggestCharactersSQL, []any{"u", "da", "db", "g", 25},
 			[]string{"characters_owner_status_name_idx (owner_id=? AND status=? AND name_key>? AND name_key<?)",
 				"characters_shared_status_name_idx (guild_id=? AND status=? AND name_key>? AND name_key<?)"}},
 	} {
