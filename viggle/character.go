@@ -113,9 +113,31 @@ func (c *Client) PreprocessCharacter(ctx context.Context, name, imageURL string)
 	}
 	var ch Character
 	if err := c.create(ctx, op, "/api/characters/preprocess", body, contentType, &ch, "character_id", "id"); err != nil {
-		return nil, err
+		return nil, hideImageURL(err, imageURL)
 	}
 	return &ch, nil
+}
+
+// hideImageURL removes the image URL (a signed link to a photo of a person) from err's text and from
+// the fields of the *APIError in its chain, should Viggle's answer repeat it.
+func hideImageURL(err error, imageURL string) error {
+	hide := func(s string) string {
+		for _, u := range []string{imageURL, stripURL(imageURL)} {
+			if u != "" {
+				s = strings.ReplaceAll(s, u, "[image URL]")
+			}
+		}
+		return s
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.Code, apiErr.Message, apiErr.Action = hide(apiErr.Code), hide(apiErr.Message), hide(apiErr.Action)
+	}
+	var oe *opError
+	if errors.As(err, &oe) {
+		oe.msg = hide(oe.msg)
+	}
+	return err
 }
 
 // checkCharacterInput requires a name and an absolute http(s) image URL.

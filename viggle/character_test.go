@@ -1,6 +1,7 @@
 package viggle
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -21,7 +22,8 @@ func TestPreprocessCharacterForm(t *testing.T) {
 			t.Errorf("Content-Type = %q, want multipart/form-data", ct)
 		}
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			t.Fatalf("parse form: %v", err)
+			t.Errorf("parse form: %v", err) // not Fatalf: this runs on the server's goroutine
+			return
 		}
 		got := map[string]string{}
 		for k, v := range r.MultipartForm.Value {
@@ -172,4 +174,28 @@ func TestCredits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A refusal that repeats the image URL (a signed link to a photo of a person) does not carry it into
+// the error, its text or its *APIError.
+func TestPreprocessCharacterErrorHidesTheImageURL(t *testing.T) {
+	t.Parallel()
+	mux, c, _ := setup(t)
+	const img = "https://cdn.discordapp.com/attachments/1/2/alice.png?ex=1&is=2&hm=secret3"
+	mux.HandleFunc("/api/characters/preprocess", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"detail":{"error_code":"CS-ORIV-001","message":"cannot fetch %s (also tried https://cdn.discordapp.com/attachments/1/2/alice.png)"}}`, img)
+	})
+	_, err := c.PreprocessCharacter(t.Context(), "Alice", img)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusBadRequest {
+		t.Fatalf("error = %v, want the *APIError 400", err)
+	}
+	for what, s := range map[string]string{"error": err.Error(), "message": apiErr.Message, "APIError": apiErr.Error()} {
+		if strings.Contains(s, "alice.png") || strings.Contains(s, "secret3") {
+			t.Errorf("the %s shows the image URL: %q", what, s)
+		}
+	}
+	noKey(t, err)
 }
