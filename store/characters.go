@@ -14,61 +14,113 @@ import (
 
 // Character is a Viggle character (a preprocessed photo) made by a member.
 type Character struct {
-	ID           string // Viggle's character id
+	ID           string // the bot's id, made before the create is sent (NewID)
 	OwnerID      string // the user who made it
 	GuildID      string // where it was made; "" outside a guild
+	KeyRef       string // the Viggle key it was made with: "" for the bot's shared key
+	ViggleID     string // Viggle's character id; "" until Viggle answered the create
 	Name         string // unique per owner across guilds, case-insensitively; stored without surrounding spaces
-	Shared       bool   // shared with GuildID (its members may use it by name)
+	Shared       bool   // shared with GuildID (its members may use it by name, with the same key)
 	Status       Status
 	Error        string // why Viggle failed it; "" otherwise
 	ThumbnailURL string
-	ImageURL     string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
 
-const characterColumns = `character_id, owner_id, guild_id, name, shared, status, error, thumbnail_url,
-	image_url, created_at, updated_at`
+const characterColumns = `id, owner_id, guild_id, key_ref, viggle_id, name, shared, status, error, thumbnail_url,
+	created_at, updated_at`
 
 // scanCharacter reads one row selected with characterColumns, then extra (columns after them).
 func scanCharacter(s scanner, extra ...any) (*Character, error) {
 	var (
 		c                Character
+		viggleID         sql.NullString
 		created, updated sql.NullInt64
 	)
-	dest := append([]any{&c.ID, &c.OwnerID, &c.GuildID, &c.Name, &c.Shared, &c.Status, &c.Error,
-		&c.ThumbnailURL, &c.ImageURL, &created, &updated}, extra...)
+	dest := append([]any{&c.ID, &c.OwnerID, &c.GuildID, &c.KeyRef, &viggleID, &c.Name, &c.Shared, &c.Status,
+		&c.Error, &c.ThumbnailURL, &created, &updated}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
+	c.ViggleID = viggleID.String
 	c.CreatedAt = fromMillis(created)
 	c.UpdatedAt = fromMillis(updated)
 	return &c, nil
 }
 
-// InsertCharacter adds a character. An empty Status means StatusPending; zero CreatedAt and
-// UpdatedAt are set to now; Name is stored without surrounding spaces (all written back to c). It
-// returns ErrDuplicate when the id exists, when the owner has a character of that name already
-// (in any guild, case-insensitively), or, for a shared one, when its guild shares one of that name.
+// InsertCharacter records a character before its create is sent: c has no ViggleID yet and its
+// Status is StatusSubmitting (the default). An empty ID is set to NewID(); zero CreatedAt and
+// UpdatedAt are set to now; Name is stored without surrounding spaces (all written back to c). The
+// row reserves the name until it is deleted or replaced (ReplaceCharacter), whatever becomes of
+// it. It returns ErrDuplicate when the id exists, when the owner has a character of that name
+// already (in any guild, in any status, case-insensitively), or, for a shared one, when its guild
+// shares one of that name.
 func (db *DB) InsertCharacter(ctx context.Context, c *Character) error {
+	if err := db.prepareCharacter(c); err != nil {
+		return fmt.Errorf("store: insert character %s: %w", c.ID, err)
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := ownerNameFree(ctx, tx, c.OwnerID, c.Name); err != nil {
+			return err
+		}
+		return insertCharacter(ctx, tx, c)
+	})
+	if err != nil {
+		return wrap(err, "store: insert character %s", c.ID)
+	}
+	return nil
+}
+
+// ReplaceCharacter is InsertCharacter that, in the same transaction, first deletes the owner's
+// character of that name when its status is Replaceable (failed, or of unknown outcome: the caller
+// has told the member that the old one may exist at Viggle), and returns the row it deleted (nil
+// when the name was free). A character of that name in any other status is ErrDuplicate, and then
+// nothing changes.
+func (db *DB) ReplaceCharacter(ctx context.Context, c *Character) (*Character, error) {
+	if err := db.prepareCharacter(c); err != nil {
+		return nil, fmt.Errorf("store: replace character %s: %w", c.ID, err)
+	}
+	var old *Character
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		held, err := ownerNameFree(ctx, tx, c.OwnerID, c.Name)
+		switch {
+		case held != nil && held.Status.Replaceable():
+			if _, err := tx.ExecContext(ctx, `DELETE FROM characters WHERE id = ?`, held.ID); err != nil {
+				return err
+			}
+			old = held
+		case err != nil:
+			return err
+		}
+		return insertCharacter(ctx, tx, c)
+	})
+	if err != nil {
+		return nil, wrap(err, "store: replace character %s", c.ID)
+	}
+	return old, nil
+}
+
+// prepareCharacter fills in c's defaults for an insert and validates it.
+func (db *DB) prepareCharacter(c *Character) error {
 	if c.Status == "" {
-		c.Status = StatusPending
+		c.Status = StatusSubmitting
+	}
+	if c.ID == "" {
+		c.ID = NewID()
 	}
 	c.Name = strings.TrimSpace(c.Name)
-	key := nameKey(c.Name)
-	var err error
 	switch {
-	case c.ID == "" || c.OwnerID == "":
-		err = errors.New("empty character or owner id")
-	case key == "":
-		err = errors.New("empty name")
-	case !c.Status.Valid():
-		err = fmt.Errorf("invalid status %q", c.Status)
+	case c.OwnerID == "":
+		return errors.New("empty owner id")
+	case nameKey(c.Name) == "":
+		return errors.New("empty name")
+	case c.ViggleID != "":
+		return errors.New("a Viggle id before the create was sent (record it with UpdateCharacter)")
+	case c.Status != StatusSubmitting:
+		return fmt.Errorf("status %q, want %s", c.Status, StatusSubmitting)
 	case c.Shared && c.GuildID == "":
-		err = errors.New("shared outside a guild")
-	}
-	if err != nil {
-		return fmt.Errorf("store: insert character %s: %w", c.ID, err)
+		return errors.New("shared outside a guild")
 	}
 	now := db.now()
 	if c.CreatedAt.IsZero() {
@@ -77,48 +129,45 @@ func (db *DB) InsertCharacter(ctx context.Context, c *Character) error {
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = now
 	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
-		if err := ownerNameFree(ctx, tx, c.OwnerID, c.Name, key); err != nil {
-			return err
-		}
-		if c.Shared {
-			if err := sharedNameFree(ctx, tx, c.GuildID, c.Name, key); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO characters (`+characterColumns+`, name_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.OwnerID, c.GuildID, c.Name, c.Shared, c.Status, c.Error, c.ThumbnailURL, c.ImageURL,
-			c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), key)
-		if isUnique(err) {
-			return duplicate("character %s already exists", c.ID)
-		}
-		return err
-	})
-	if err != nil {
-		return wrap(err, "store: insert character %s", c.ID)
-	}
 	return nil
 }
 
-// ownerNameFree returns ErrDuplicate when the owner has a character with that name key.
-func ownerNameFree(ctx context.Context, tx *sql.Tx, ownerID, name, key string) error {
-	var other string
-	err := tx.QueryRowContext(ctx, `SELECT character_id FROM characters WHERE owner_id = ? AND name_key = ?`,
-		ownerID, key).Scan(&other)
-	switch {
-	case err == nil:
-		return duplicate("user %s already has a character named %q (%s)", ownerID, name, other)
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
+// insertCharacter inserts a prepared c whose owner's name is free.
+func insertCharacter(ctx context.Context, tx *sql.Tx, c *Character) error {
+	key := nameKey(c.Name)
+	if c.Shared {
+		if err := sharedNameFree(ctx, tx, c.GuildID, c.Name, key); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO characters (`+characterColumns+`, name_key)
+		VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.OwnerID, c.GuildID, c.KeyRef, c.Name, c.Shared, c.Status, c.Error, c.ThumbnailURL,
+		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), key)
+	if isUnique(err) {
+		return duplicate("character %s already exists", c.ID)
 	}
 	return err
+}
+
+// ownerNameFree returns ErrDuplicate, with the row holding the name, when the owner has a
+// character of that name.
+func ownerNameFree(ctx context.Context, tx *sql.Tx, ownerID, name string) (*Character, error) {
+	held, err := scanCharacter(tx.QueryRowContext(ctx, `SELECT `+characterColumns+` FROM characters
+		WHERE owner_id = ? AND name_key = ?`, ownerID, nameKey(name)))
+	switch {
+	case err == nil:
+		return held, duplicate("user %s already has a character named %q (%s, %s)", ownerID, name, held.ID, held.Status)
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	}
+	return nil, err
 }
 
 // sharedNameFree returns ErrDuplicate when the guild shares a character with that name key.
 func sharedNameFree(ctx context.Context, tx *sql.Tx, guildID, name, key string) error {
 	var other string
-	err := tx.QueryRowContext(ctx, `SELECT character_id FROM characters
+	err := tx.QueryRowContext(ctx, `SELECT id FROM characters
 		WHERE guild_id = ? AND shared = 1 AND name_key = ?`, guildID, key).Scan(&other)
 	switch {
 	case err == nil:
@@ -129,22 +178,35 @@ func sharedNameFree(ctx context.Context, tx *sql.Tx, guildID, name, key string) 
 	return err
 }
 
-// UpdateCharacter writes what following a preprocessing changes: c's Status, Error, ThumbnailURL and
-// ImageURL (and updated_at = now), then reads the whole row back into c. It returns ErrNotFound
-// for an unknown id.
+// UpdateCharacter records Viggle's answer about the character with c.ID, in one transaction: c's
+// ViggleID (recorded once: "" keeps the one recorded, another one than recorded is ErrConflict),
+// Status, Error and ThumbnailURL (and updated_at = now); then it reads the whole row back into c.
+// A status Viggle reports (pending, processing, ready) needs a Viggle id. It returns ErrNotFound
+// for an unknown id and ErrDuplicate when another row has that Viggle id.
 func (db *DB) UpdateCharacter(ctx context.Context, c *Character) error {
-	if !c.Status.Valid() {
-		return fmt.Errorf("store: update character %s: invalid status %q", c.ID, c.Status)
-	}
 	var got *Character
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		got, err = scanCharacter(tx.QueryRowContext(ctx, `UPDATE characters
-			SET status = ?, error = ?, thumbnail_url = ?, image_url = ?, updated_at = ?
-			WHERE character_id = ? RETURNING `+characterColumns,
-			c.Status, c.Error, c.ThumbnailURL, c.ImageURL, db.now().UnixMilli(), c.ID))
-		if errors.Is(err, sql.ErrNoRows) {
+		var recorded sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT viggle_id FROM characters WHERE id = ?`, c.ID).Scan(&recorded)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return notFound("character %s not found", c.ID)
+		case err != nil:
+			return err
+		}
+		viggleID, err := recordOnce(recorded.String, c.ViggleID)
+		if err != nil {
+			return err
+		}
+		if err := checkAnswer(c.Status, viggleID); err != nil {
+			return err
+		}
+		got, err = scanCharacter(tx.QueryRowContext(ctx, `UPDATE characters
+			SET viggle_id = ?, status = ?, error = ?, thumbnail_url = ?, updated_at = ?
+			WHERE id = ? RETURNING `+characterColumns,
+			nullable(viggleID), c.Status, c.Error, c.ThumbnailURL, db.now().UnixMilli(), c.ID))
+		if isUnique(err) {
+			return duplicate("Viggle character %s is already recorded (%s)", viggleID, c.ID)
 		}
 		return err
 	})
@@ -155,9 +217,9 @@ func (db *DB) UpdateCharacter(ctx context.Context, c *Character) error {
 	return nil
 }
 
-// GetCharacter returns the character with that Viggle id, or ErrNotFound.
+// GetCharacter returns the character with that bot id, or ErrNotFound.
 func (db *DB) GetCharacter(ctx context.Context, id string) (*Character, error) {
-	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters WHERE character_id = ?`, id)
+	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("character %s not found", id)
 	}
@@ -167,13 +229,26 @@ func (db *DB) GetCharacter(ctx context.Context, id string) (*Character, error) {
 	return c, nil
 }
 
-// CharacterByName returns the owner's character of that name (case-insensitive, in any guild), or
-// ErrNotFound.
-func (db *DB) CharacterByName(ctx context.Context, ownerID, name string) (*Character, error) {
-	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters
-		WHERE owner_id = ? AND name_key = ?`, ownerID, nameKey(name))
+// CharacterByViggleID returns the character with that Viggle id (case-sensitive), or ErrNotFound.
+func (db *DB) CharacterByViggleID(ctx context.Context, viggleID string) (*Character, error) {
+	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters WHERE viggle_id = ?`, viggleID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("user %s has no character named %q", ownerID, name)
+		return nil, notFound("Viggle character %s not found", viggleID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: character of Viggle id %s: %w", viggleID, err)
+	}
+	return c, nil
+}
+
+// CharacterByName returns the owner's character of that name (case-insensitive, made in any
+// guild) made with the Viggle key keyRef, or ErrNotFound (also when the owner's character of that
+// name was made with another key).
+func (db *DB) CharacterByName(ctx context.Context, ownerID, keyRef, name string) (*Character, error) {
+	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters
+		WHERE owner_id = ? AND name_key = ? AND key_ref = ?`, ownerID, nameKey(name), keyRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user %s has no character named %q made with this key", ownerID, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: character %q of user %s: %w", name, ownerID, err)
@@ -182,12 +257,12 @@ func (db *DB) CharacterByName(ctx context.Context, ownerID, name string) (*Chara
 }
 
 // SharedCharacterByName returns the character of that name (case-insensitive) shared with the
-// guild, whoever owns it, or ErrNotFound.
-func (db *DB) SharedCharacterByName(ctx context.Context, guildID, name string) (*Character, error) {
+// guild and made with the Viggle key keyRef, whoever owns it, or ErrNotFound.
+func (db *DB) SharedCharacterByName(ctx context.Context, guildID, keyRef, name string) (*Character, error) {
 	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters
-		WHERE guild_id = ? AND shared = 1 AND name_key = ?`, guildID, nameKey(name))
+		WHERE guild_id = ? AND shared = 1 AND name_key = ? AND key_ref = ?`, guildID, nameKey(name), keyRef)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("guild %s shares no character named %q", guildID, name)
+		return nil, notFound("guild %s shares no character named %q made with this key", guildID, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: shared character %q of guild %s: %w", name, guildID, err)
@@ -195,17 +270,18 @@ func (db *DB) SharedCharacterByName(ctx context.Context, guildID, name string) (
 	return c, nil
 }
 
-// ResolveCharacter returns the character a member means by name in a map (case-insensitive): the
-// caller's own character of that name, else the one of that name shared with the guild; else
-// ErrNotFound. It reads one statement, so both come from one snapshot. The character may not be
-// ready: the caller checks Status.
-func (db *DB) ResolveCharacter(ctx context.Context, ownerID, guildID, name string) (*Character, error) {
+// ResolveCharacter returns the character a member means by name in a map (case-insensitive),
+// among those made with keyRef, the Viggle key the guild's renders use (a character made under
+// another key does not exist for it): the caller's own character of that name (made in any guild),
+// else the one of that name shared with the guild; else ErrNotFound. It reads one statement, so
+// both come from one snapshot. The character may not be ready: the caller checks Status.
+func (db *DB) ResolveCharacter(ctx context.Context, ownerID, guildID, keyRef, name string) (*Character, error) {
 	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+`, 0 AS rank FROM characters
-			WHERE owner_id = ?1 AND name_key = ?3
+			WHERE owner_id = ?1 AND name_key = ?3 AND key_ref = ?4
 		UNION ALL
 		SELECT `+characterColumns+`, 1 AS rank FROM characters
-			WHERE guild_id = ?2 AND shared = 1 AND name_key = ?3
-		ORDER BY rank LIMIT 1`, ownerID, guildID, nameKey(name))
+			WHERE guild_id = ?2 AND shared = 1 AND name_key = ?3 AND key_ref = ?4
+		ORDER BY rank LIMIT 1`, ownerID, guildID, nameKey(name), keyRef)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no character named %q for user %s or shared in guild %s", name, ownerID, guildID)
 	}
@@ -227,26 +303,27 @@ func (db *DB) oneCharacter(ctx context.Context, query string, args ...any) (*Cha
 	return cs[0], nil
 }
 
-// ListCharacters returns the owner's characters (made in any guild) by name, then the ones of
-// other members shared with the guild, by name.
+// ListCharacters returns the owner's characters (made in any guild, with any key, in any status)
+// by name, then the ones of other members shared with the guild, by name. KeyRef says which key
+// each was made with.
 func (db *DB) ListCharacters(ctx context.Context, ownerID, guildID string) ([]*Character, error) {
 	cs, err := db.queryCharacters(ctx, `SELECT `+characterColumns+`, 0 AS rank, name_key AS sort
 			FROM characters WHERE owner_id = ?1
 		UNION ALL
 		SELECT `+characterColumns+`, 1 AS rank, name_key AS sort
 			FROM characters WHERE guild_id = ?2 AND shared = 1 AND owner_id <> ?1
-		ORDER BY rank, sort, character_id`, ownerID, guildID)
+		ORDER BY rank, sort, id`, ownerID, guildID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list characters of user %s in guild %s: %w", ownerID, guildID, err)
 	}
 	return cs, nil
 }
 
-// DeleteCharacter forgets the character with that Viggle id, or returns ErrNotFound. Who may
-// delete it is the caller's decision.
+// DeleteCharacter forgets the character with that bot id (freeing its name), or returns
+// ErrNotFound. Who may delete it is the caller's decision.
 func (db *DB) DeleteCharacter(ctx context.Context, id string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM characters WHERE character_id = ?`, id)
+		res, err := tx.ExecContext(ctx, `DELETE FROM characters WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
@@ -262,11 +339,12 @@ func (db *DB) DeleteCharacter(ctx context.Context, id string) error {
 	return nil
 }
 
-// ShareCharacter shares the owner's character of that name (case-insensitive) with the guild it
-// was made in, and returns it as it is afterwards (sharing a shared one changes nothing). It
-// returns ErrNotFound when the owner has no such character, ErrDuplicate when that guild already
-// shares one of that name, and an error for a character made outside a guild.
-func (db *DB) ShareCharacter(ctx context.Context, ownerID, name string) (*Character, error) {
+// ShareCharacter shares the owner's character of that name (case-insensitive) with guildID, the
+// guild the command ran in, and returns it as it is afterwards (sharing a shared one changes
+// nothing). A character is shared only with the guild it was made in: one made elsewhere (or
+// outside a guild) is an *OtherGuildError. It returns ErrNotFound when the owner has no such
+// character and ErrDuplicate when the guild already shares one of that name.
+func (db *DB) ShareCharacter(ctx context.Context, ownerID, guildID, name string) (*Character, error) {
 	key := nameKey(name)
 	var c *Character
 	err := db.write(ctx, func(tx *sql.Tx) error {
@@ -278,18 +356,22 @@ func (db *DB) ShareCharacter(ctx context.Context, ownerID, name string) (*Charac
 			return notFound("user %s has no character named %q", ownerID, name)
 		case err != nil:
 			return err
+		case c.GuildID != guildID || guildID == "":
+			return &OtherGuildError{CharacterID: c.ID, Name: c.Name, MadeIn: c.GuildID, Guild: guildID}
 		case c.Shared:
 			return nil
-		case c.GuildID == "":
-			return fmt.Errorf("character %s was made outside a guild", c.ID)
 		}
 		if err := sharedNameFree(ctx, tx, c.GuildID, c.Name, key); err != nil {
 			return err
 		}
 		c, err = scanCharacter(tx.QueryRowContext(ctx, `UPDATE characters SET shared = 1, updated_at = ?
-			WHERE character_id = ? RETURNING `+characterColumns, db.now().UnixMilli(), c.ID))
+			WHERE id = ? RETURNING `+characterColumns, db.now().UnixMilli(), c.ID))
 		return err
 	})
+	var og *OtherGuildError
+	if errors.As(err, &og) {
+		return nil, og
+	}
 	if err != nil {
 		return nil, wrap(err, "store: share character %q of user %s", name, ownerID)
 	}
@@ -297,33 +379,34 @@ func (db *DB) ShareCharacter(ctx context.Context, ownerID, name string) (*Charac
 }
 
 // suggestCharactersSQL selects, for each status in suggestOrder, up to ?5 of owner ?1's characters
-// whose name key is in [?2, ?3); then, for each status, up to ?5 of those shared with guild ?4 by
-// others. Each part is an index range scan read in index order (named, as in suggestScenesSQL);
-// rank says which part a row comes from, sort its place there.
+// made with key ?6 whose name key is in [?2, ?3); then, for each status, up to ?5 of those shared
+// with guild ?4 by others, made with key ?6. Each part is an index range scan read in index order
+// (named, as in suggestScenesSQL); rank says which part a row comes from, sort its place there.
 var suggestCharactersSQL = func() string {
 	var parts []string
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(i)+` AS rank,
-			name_key AS sort FROM characters INDEXED BY characters_owner_status_name_idx
-			WHERE owner_id = ?1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
+			name_key AS sort FROM characters INDEXED BY characters_owner_key_status_name_idx
+			WHERE owner_id = ?1 AND key_ref = ?6 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
 			ORDER BY name_key LIMIT ?5)`)
 	}
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(len(suggestOrder)+i)+` AS rank,
-			name_key AS sort FROM characters INDEXED BY characters_shared_status_name_idx
-			WHERE guild_id = ?4 AND shared = 1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
-				AND owner_id <> ?1
+			name_key AS sort FROM characters INDEXED BY characters_shared_key_status_name_idx
+			WHERE guild_id = ?4 AND shared = 1 AND key_ref = ?6 AND status = '`+string(st)+`'
+				AND name_key >= ?2 AND name_key < ?3 AND owner_id <> ?1
 			ORDER BY name_key LIMIT ?5)`)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }()
 
-// SuggestCharacters returns up to limit (at most MaxSuggestions) characters whose name starts with
-// prefix, case-insensitively (leading spaces ignored; no character is a wildcard): the owner's own
-// (made in any guild), then the ones of other members shared with the guild; within each, ready
-// ones first, then processing, pending and failed ones, by name. It reads SQLite only, in one
-// statement.
-func (db *DB) SuggestCharacters(ctx context.Context, ownerID, guildID, prefix string, limit int) ([]*Character, error) {
+// SuggestCharacters returns up to limit (at most MaxSuggestions) characters made with keyRef (the
+// Viggle key the guild's renders use) whose name starts with prefix, case-insensitively (leading
+// spaces ignored; no character is a wildcard): the owner's own (made in any guild), then the ones
+// of other members shared with the guild; within each, ready ones first, then processing, pending
+// and failed ones (never one still submitting or of unknown outcome), by name. It reads SQLite
+// only, in one statement.
+func (db *DB) SuggestCharacters(ctx context.Context, ownerID, guildID, keyRef, prefix string, limit int) ([]*Character, error) {
 	limit = suggestLimit(limit)
 	lo, hi := keyRange(prefixKey(prefix))
 	type row struct {
@@ -338,7 +421,7 @@ func (db *DB) SuggestCharacters(ctx context.Context, ownerID, guildID, prefix st
 		r.c, err = scanCharacter(s, &r.rank, &r.sort)
 		rows = append(rows, r)
 		return err
-	}, suggestCharactersSQL, ownerID, lo, hi, guildID, limit)
+	}, suggestCharactersSQL, ownerID, lo, hi, guildID, limit, keyRef)
 	if err != nil {
 		return nil, fmt.Errorf("store: suggest characters for user %s in guild %s: %w", ownerID, guildID, err)
 	}

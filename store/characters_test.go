@@ -9,14 +9,30 @@ import (
 	"time"
 )
 
-// addCharacter inserts a ready character and fails the test on error.
+// addCharacter inserts a ready character made with the shared key ("") and fails the test on error.
 func addCharacter(tb testing.TB, db *DB, id, owner, guild, name string, shared bool) *Character {
 	tb.Helper()
-	c := &Character{ID: id, OwnerID: owner, GuildID: guild, Name: name, Shared: shared, Status: StatusReady}
+	return putCharacter(tb, db, &Character{ID: id, OwnerID: owner, GuildID: guild, Name: name, Shared: shared}, StatusReady)
+}
+
+// putCharacter inserts c (submitting), then, unless st is StatusSubmitting, records Viggle's answer
+// with status st and Viggle id "vg_" + c.ID (none for unknown); it fails the test on error.
+func putCharacter(tb testing.TB, db *DB, c *Character, st Status) *Character {
+	tb.Helper()
 	if err := db.InsertCharacter(tb.Context(), c); err != nil {
-		tb.Fatalf("InsertCharacter(%s, %s, %q): %v", id, owner, name, err)
+		tb.Fatalf("InsertCharacter(%s, %s, %q): %v", c.ID, c.OwnerID, c.Name, err)
 	}
-	return c
+	if st == StatusSubmitting {
+		return c
+	}
+	up := &Character{ID: c.ID, Status: st}
+	if st != StatusUnknown {
+		up.ViggleID = "vg_" + c.ID
+	}
+	if err := db.UpdateCharacter(tb.Context(), up); err != nil {
+		tb.Fatalf("UpdateCharacter(%s, %s): %v", c.ID, st, err)
+	}
+	return up
 }
 
 func characterIDs(cs []*Character) []string {
@@ -33,14 +49,16 @@ func TestCharacterRoundTrip(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_456).UTC()
 	db.now = func() time.Time { return now }
 
-	in := &Character{ID: "char_1", OwnerID: "u1", GuildID: "g1", Name: " Alice  "}
+	// Recorded before the create is sent: a bot id, no Viggle id, submitting.
+	in := &Character{OwnerID: "u1", GuildID: "g1", KeyRef: "k1", Name: " Alice  "}
 	if err := db.InsertCharacter(t.Context(), in); err != nil {
 		t.Fatalf("InsertCharacter: %v", err)
 	}
-	if in.Status != StatusPending || in.Name != "Alice" || !in.CreatedAt.Equal(now) || in.Shared {
+	if len(in.ID) != 10 || in.Status != StatusSubmitting || in.Name != "Alice" || !in.CreatedAt.Equal(now) ||
+		in.Shared || in.ViggleID != "" {
 		t.Errorf("after InsertCharacter: %+v", in)
 	}
-	got, err := db.GetCharacter(t.Context(), "char_1")
+	got, err := db.GetCharacter(t.Context(), in.ID)
 	if err != nil {
 		t.Fatalf("GetCharacter: %v", err)
 	}
@@ -48,19 +66,30 @@ func TestCharacterRoundTrip(t *testing.T) {
 		t.Errorf("GetCharacter = %+v, want %+v", got, in)
 	}
 
+	// Viggle's answer, then its progress: the id is recorded once.
 	later := now.Add(time.Minute)
 	db.now = func() time.Time { return later }
-	up := &Character{ID: "char_1", Status: StatusReady, ThumbnailURL: "https://cdn/t.png", ImageURL: "https://cdn/i.png"}
+	up := &Character{ID: in.ID, ViggleID: "char_v1", Status: StatusPending}
+	if err := db.UpdateCharacter(t.Context(), up); err != nil {
+		t.Fatalf("UpdateCharacter: %v", err)
+	}
+	up = &Character{ID: in.ID, Status: StatusReady, ThumbnailURL: "https://cdn/t.png"}
 	if err := db.UpdateCharacter(t.Context(), up); err != nil {
 		t.Fatalf("UpdateCharacter: %v", err)
 	}
 	want := *in
-	want.Status, want.ThumbnailURL, want.ImageURL, want.UpdatedAt = StatusReady, up.ThumbnailURL, up.ImageURL, later
+	want.ViggleID, want.Status, want.ThumbnailURL, want.UpdatedAt = "char_v1", StatusReady, up.ThumbnailURL, later
 	if !reflect.DeepEqual(up, &want) {
 		t.Errorf("UpdateCharacter wrote back %+v, want %+v", up, &want)
 	}
+	if err := db.UpdateCharacter(t.Context(), &Character{ID: in.ID, ViggleID: "char_v2", Status: StatusReady}); !errors.Is(err, ErrConflict) {
+		t.Errorf("UpdateCharacter with another Viggle id = %v, want ErrConflict", err)
+	}
+	if got, err := db.CharacterByViggleID(t.Context(), "char_v1"); err != nil || !reflect.DeepEqual(got, &want) {
+		t.Errorf("CharacterByViggleID = %+v, %v; want %+v", got, err, &want)
+	}
 	for _, name := range []string{"alice", "ALICE", " Alice"} {
-		got, err := db.CharacterByName(t.Context(), "u1", name)
+		got, err := db.CharacterByName(t.Context(), "u1", "k1", name)
 		if err != nil {
 			t.Fatalf("CharacterByName(%q): %v", name, err)
 		}
@@ -68,8 +97,11 @@ func TestCharacterRoundTrip(t *testing.T) {
 			t.Errorf("CharacterByName(%q) = %+v, want %+v", name, got, &want)
 		}
 	}
+	if _, err := db.CharacterByName(t.Context(), "u1", "", "alice"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CharacterByName with another key = %v, want ErrNotFound", err)
+	}
 
-	shared, err := db.ShareCharacter(t.Context(), "u1", "ALICE")
+	shared, err := db.ShareCharacter(t.Context(), "u1", "g1", "ALICE")
 	if err != nil {
 		t.Fatalf("ShareCharacter: %v", err)
 	}
@@ -77,21 +109,24 @@ func TestCharacterRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(shared, &want) {
 		t.Errorf("ShareCharacter = %+v, want %+v", shared, &want)
 	}
-	if again, err := db.ShareCharacter(t.Context(), "u1", "alice"); err != nil || !reflect.DeepEqual(again, &want) {
+	if again, err := db.ShareCharacter(t.Context(), "u1", "g1", "alice"); err != nil || !reflect.DeepEqual(again, &want) {
 		t.Errorf("ShareCharacter again = %+v, %v; want %+v unchanged", again, err, &want)
 	}
-	got, err = db.SharedCharacterByName(t.Context(), "g1", "aLiCe")
+	got, err = db.SharedCharacterByName(t.Context(), "g1", "k1", "aLiCe")
 	if err != nil || !reflect.DeepEqual(got, &want) {
 		t.Errorf("SharedCharacterByName = %+v, %v; want %+v", got, err, &want)
 	}
+	if _, err := db.SharedCharacterByName(t.Context(), "g1", "", "alice"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SharedCharacterByName with another key = %v, want ErrNotFound", err)
+	}
 
-	if err := db.DeleteCharacter(t.Context(), "char_1"); err != nil {
+	if err := db.DeleteCharacter(t.Context(), in.ID); err != nil {
 		t.Fatalf("DeleteCharacter: %v", err)
 	}
-	if _, err := db.GetCharacter(t.Context(), "char_1"); !errors.Is(err, ErrNotFound) {
+	if _, err := db.GetCharacter(t.Context(), in.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetCharacter after delete = %v, want ErrNotFound", err)
 	}
-	if err := db.DeleteCharacter(t.Context(), "char_1"); !errors.Is(err, ErrNotFound) {
+	if err := db.DeleteCharacter(t.Context(), in.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("DeleteCharacter again = %v, want ErrNotFound", err)
 	}
 	addCharacter(t, db, "char_2", "u1", "g1", "alice", true) // the names are free again
@@ -101,11 +136,16 @@ func TestCharacterUniqueness(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
 	addCharacter(t, db, "char_1", "u1", "g1", "Alice", true)
+	// A row still submitting, or of unknown outcome, holds its name too.
+	putCharacter(t, db, &Character{ID: "char_s", OwnerID: "u1", GuildID: "g1", Name: "Sent"}, StatusSubmitting)
+	putCharacter(t, db, &Character{ID: "char_u", OwnerID: "u1", GuildID: "g1", Name: "Lost"}, StatusUnknown)
 
-	// Unique per owner, case-insensitively, across guilds; the id is unique; a guild shares one per name.
+	// Unique per owner, case-insensitively, across guilds and keys; the id is unique; a guild shares one per name.
 	for _, c := range []*Character{
 		{ID: "char_2", OwnerID: "u1", GuildID: "g1", Name: "ALICE"},
-		{ID: "char_2", OwnerID: "u1", GuildID: "g2", Name: " alice "},
+		{ID: "char_2", OwnerID: "u1", GuildID: "g2", Name: " alice ", KeyRef: "k2"},
+		{ID: "char_2", OwnerID: "u1", GuildID: "g1", Name: "sent"},
+		{ID: "char_2", OwnerID: "u1", GuildID: "g1", Name: "LOST"},
 		{ID: "char_1", OwnerID: "u2", GuildID: "g1", Name: "bob"},
 		{ID: "char_2", OwnerID: "u2", GuildID: "g1", Name: "alice", Shared: true},
 	} {
@@ -114,10 +154,14 @@ func TestCharacterUniqueness(t *testing.T) {
 			t.Errorf("InsertCharacter(%+v) = %v, want ErrDuplicate", c, err)
 		}
 	}
+	// A Viggle id is recorded for one row only.
+	if err := db.UpdateCharacter(t.Context(), &Character{ID: "char_s", ViggleID: "vg_char_1", Status: StatusPending}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("recording another row's Viggle id = %v, want ErrDuplicate", err)
+	}
 	// Another owner may use the name, unshared, and share it in another guild; then not in g1.
 	addCharacter(t, db, "char_3", "u2", "g1", "alice", false)
 	addCharacter(t, db, "char_4", "u3", "g2", "alice", true)
-	if _, err := db.ShareCharacter(t.Context(), "u2", "Alice"); !errors.Is(err, ErrDuplicate) {
+	if _, err := db.ShareCharacter(t.Context(), "u2", "g1", "Alice"); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("sharing a second \"alice\" in g1 = %v, want ErrDuplicate", err)
 	}
 	if c, err := db.GetCharacter(t.Context(), "char_3"); err != nil || c.Shared {
@@ -125,11 +169,12 @@ func TestCharacterUniqueness(t *testing.T) {
 	}
 
 	for _, err := range []error{
-		func() error { _, err := db.ShareCharacter(t.Context(), "u1", "nobody"); return err }(),
-		func() error { _, err := db.ShareCharacter(t.Context(), "u9", "alice"); return err }(),
-		func() error { _, err := db.CharacterByName(t.Context(), "u9", "alice"); return err }(),
-		func() error { _, err := db.SharedCharacterByName(t.Context(), "g3", "alice"); return err }(),
+		func() error { _, err := db.ShareCharacter(t.Context(), "u1", "g1", "nobody"); return err }(),
+		func() error { _, err := db.ShareCharacter(t.Context(), "u9", "g1", "alice"); return err }(),
+		func() error { _, err := db.CharacterByName(t.Context(), "u9", "", "alice"); return err }(),
+		func() error { _, err := db.SharedCharacterByName(t.Context(), "g3", "", "alice"); return err }(),
 		func() error { _, err := db.GetCharacter(t.Context(), "CHAR_1"); return err }(),
+		func() error { _, err := db.CharacterByViggleID(t.Context(), "VG_CHAR_1"); return err }(),
 		db.UpdateCharacter(t.Context(), &Character{ID: "char_9", Status: StatusReady}),
 	} {
 		if !errors.Is(err, ErrNotFound) {
@@ -138,19 +183,140 @@ func TestCharacterUniqueness(t *testing.T) {
 	}
 
 	for _, c := range []*Character{
-		{ID: "", OwnerID: "u1", Name: "x"},
 		{ID: "char_9", OwnerID: "", Name: "x"},
 		{ID: "char_9", OwnerID: "u1", Name: " "},
 		{ID: "char_9", OwnerID: "u1", Name: "x", Status: "done"},
+		{ID: "char_9", OwnerID: "u1", Name: "x", Status: StatusReady}, // only submitting before the POST
+		{ID: "char_9", OwnerID: "u1", Name: "x", ViggleID: "char_v"},  // no Viggle id before the POST
 		{ID: "char_9", OwnerID: "u1", GuildID: "", Name: "x", Shared: true},
 	} {
 		if err := db.InsertCharacter(t.Context(), c); err == nil || errors.Is(err, ErrDuplicate) {
 			t.Errorf("InsertCharacter(%+v) = %v, want a validation error", c, err)
 		}
 	}
+	for _, up := range []*Character{
+		{ID: "char_s", Status: "done", ViggleID: "v9"},
+		{ID: "char_s", Status: StatusReady}, // ready without a Viggle id
+		{ID: "char_s", Status: StatusPending},
+	} {
+		if err := db.UpdateCharacter(t.Context(), up); err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateCharacter(%+v) = %v, want a validation error", up, err)
+		}
+	}
+	// A refused create fails with no Viggle id.
+	if err := db.UpdateCharacter(t.Context(), &Character{ID: "char_s", Status: StatusFailed, Error: "refused"}); err != nil {
+		t.Errorf("UpdateCharacter(failed, no Viggle id) = %v", err)
+	}
+}
+
+func TestShareCharacterOtherGuild(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	addCharacter(t, db, "char_g2", "u1", "g2", "Alice", false)
 	addCharacter(t, db, "char_dm", "u1", "", "made in a DM", false)
-	if _, err := db.ShareCharacter(t.Context(), "u1", "made in a dm"); err == nil || errors.Is(err, ErrNotFound) {
-		t.Errorf("sharing a character made outside a guild = %v, want an error", err)
+	for _, tt := range []struct{ guild, name, madeIn string }{
+		{"g1", "alice", "g2"},
+		{"", "alice", "g2"},
+		{"g1", "made in a dm", ""},
+		{"", "made in a dm", ""},
+	} {
+		c, err := db.ShareCharacter(t.Context(), "u1", tt.guild, tt.name)
+		var og *OtherGuildError
+		if !errors.As(err, &og) || og.MadeIn != tt.madeIn || og.Guild != tt.guild {
+			t.Errorf("ShareCharacter(u1, %q, %q) = %v, %v; want an *OtherGuildError (made in %q)", tt.guild, tt.name, c, err, tt.madeIn)
+		}
+	}
+	for _, id := range []string{"char_g2", "char_dm"} {
+		if c, err := db.GetCharacter(t.Context(), id); err != nil || c.Shared {
+			t.Errorf("refused share left %+v, %v; want it unshared", c, err)
+		}
+	}
+	if c, err := db.ShareCharacter(t.Context(), "u1", "g2", "ALICE"); err != nil || !c.Shared {
+		t.Errorf("ShareCharacter in the guild it was made in = %+v, %v", c, err)
+	}
+}
+
+func TestReplaceCharacter(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	putCharacter(t, db, &Character{ID: "c_failed", OwnerID: "u1", GuildID: "g1", Name: "Alice", Shared: true}, StatusFailed)
+	putCharacter(t, db, &Character{ID: "c_unknown", OwnerID: "u1", GuildID: "g1", Name: "Bob"}, StatusUnknown)
+	for _, st := range []Status{StatusSubmitting, StatusPending, StatusProcessing, StatusReady} {
+		putCharacter(t, db, &Character{ID: "c_" + string(st), OwnerID: "u1", GuildID: "g1", Name: "is " + string(st)}, st)
+	}
+
+	// A failed or unknown row of the name is replaced in one transaction; the old one is returned.
+	for _, tt := range []struct{ name, old string }{{"ALICE", "c_failed"}, {"bob", "c_unknown"}, {"free", ""}} {
+		c := &Character{OwnerID: "u1", GuildID: "g1", Name: tt.name, Shared: tt.old == "c_failed"}
+		old, err := db.ReplaceCharacter(t.Context(), c)
+		if err != nil {
+			t.Fatalf("ReplaceCharacter(%q): %v", tt.name, err)
+		}
+		if (old == nil && tt.old != "") || (old != nil && old.ID != tt.old) {
+			t.Errorf("ReplaceCharacter(%q) replaced %+v, want %q", tt.name, old, tt.old)
+		}
+		if got, err := db.GetCharacter(t.Context(), c.ID); err != nil || got.Status != StatusSubmitting || got.Name != tt.name {
+			t.Errorf("the new row = %+v, %v; want it submitting", got, err)
+		}
+		if tt.old != "" {
+			if _, err := db.GetCharacter(t.Context(), tt.old); !errors.Is(err, ErrNotFound) {
+				t.Errorf("replaced row %s still there: %v", tt.old, err)
+			}
+		}
+	}
+	// Any other status holds the name: nothing changes.
+	for _, st := range []Status{StatusSubmitting, StatusPending, StatusProcessing, StatusReady} {
+		c := &Character{OwnerID: "u1", GuildID: "g1", Name: "IS " + string(st)}
+		if old, err := db.ReplaceCharacter(t.Context(), c); !errors.Is(err, ErrDuplicate) || old != nil {
+			t.Errorf("ReplaceCharacter over a %s one = %+v, %v; want ErrDuplicate", st, old, err)
+		}
+		if got, err := db.GetCharacter(t.Context(), "c_"+string(st)); err != nil || got.Status != st {
+			t.Errorf("the %s row after a refused replace: %+v, %v", st, got, err)
+		}
+		if _, err := db.GetCharacter(t.Context(), c.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a refused replace inserted %s: %v", c.ID, err)
+		}
+	}
+	// A replacement that cannot be inserted leaves the failed row in place (one transaction).
+	putCharacter(t, db, &Character{ID: "c_f2", OwnerID: "u1", GuildID: "g1", Name: "Carl"}, StatusFailed)
+	addCharacter(t, db, "c_carl2", "u2", "g1", "carl", true)
+	if _, err := db.ReplaceCharacter(t.Context(), &Character{OwnerID: "u1", GuildID: "g1", Name: "carl", Shared: true}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("ReplaceCharacter with a shared name taken = %v, want ErrDuplicate", err)
+	}
+	if _, err := db.GetCharacter(t.Context(), "c_f2"); err != nil {
+		t.Errorf("a refused replace deleted the failed row: %v", err)
+	}
+	// InsertCharacter never replaces.
+	putCharacter(t, db, &Character{ID: "c_f3", OwnerID: "u1", GuildID: "g1", Name: "Dora"}, StatusFailed)
+	if err := db.InsertCharacter(t.Context(), &Character{OwnerID: "u1", GuildID: "g1", Name: "dora"}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("InsertCharacter over a failed one = %v, want ErrDuplicate", err)
+	}
+}
+
+func TestNameKeyNFC(t *testing.T) {
+	t.Parallel()
+	const precomposed, combining = "Ren\u00e9e", "Rene\u0301e" // "Renée" both ways
+	if nameKey(precomposed) != nameKey(combining) || nameKey(precomposed) != nameKey("RENE\u0301E") {
+		t.Fatalf("nameKey(%q) = %q, nameKey(%q) = %q; want one key", precomposed, nameKey(precomposed), combining, nameKey(combining))
+	}
+	db := openTest(t)
+	addCharacter(t, db, "c_renee", "u1", "g1", precomposed, true)
+	if err := db.InsertCharacter(t.Context(), &Character{OwnerID: "u1", Name: combining}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("InsertCharacter(%q) beside %q = %v, want ErrDuplicate", combining, precomposed, err)
+	}
+	for _, name := range []string{combining, "RENE\u0301E", "ren\u00c9e"} {
+		if c, err := db.ResolveCharacter(t.Context(), "u2", "g1", "", name); err != nil || c.ID != "c_renee" {
+			t.Errorf("ResolveCharacter(%q) = %+v, %v; want c_renee", name, c, err)
+		}
+	}
+	for _, prefix := range []string{"rene\u0301", "REN\u00c9"} {
+		if cs, err := db.SuggestCharacters(t.Context(), "u1", "g1", "", prefix, 0); err != nil || !slices.Equal(characterIDs(cs), []string{"c_renee"}) {
+			t.Errorf("SuggestCharacters(%q) = %v, %v; want c_renee", prefix, characterIDs(cs), err)
+		}
+	}
+	addScene(t, db, "g1", "scene_r", combining)
+	if s, err := db.SceneByName(t.Context(), "g1", precomposed); err != nil || s.ViggleID != "scene_r" {
+		t.Errorf("SceneByName(%q) = %+v, %v; want scene_r", precomposed, s, err)
 	}
 }
 
@@ -169,34 +335,50 @@ func TestResolveCharacter(t *testing.T) {
 	addCharacter(t, db, "char_pct2", "u2", "g1", "100 me", true)  // ...
 	addCharacter(t, db, "char_fred", "u1", "g1", "Fred!", false)  // the caller's
 	addCharacter(t, db, "char_fred2", "u2", "g1", "fred!", false) // not shared: never resolved for u1
+	// Made with other keys: found only by renders that use the same key.
+	putCharacter(t, db, &Character{ID: "char_gina", OwnerID: "u1", GuildID: "g2", KeyRef: "k2", Name: "Gina"}, StatusReady)
+	putCharacter(t, db, &Character{ID: "char_hank", OwnerID: "u2", GuildID: "g3", KeyRef: "k3", Name: "Hank", Shared: true}, StatusReady)
+	putCharacter(t, db, &Character{ID: "char_ivy", OwnerID: "u1", GuildID: "g1", KeyRef: "k1", Name: "Ivy"}, StatusReady)
+	putCharacter(t, db, &Character{ID: "char_ivy2", OwnerID: "u2", GuildID: "g1", KeyRef: "", Name: "ivy", Shared: true}, StatusReady)
 
-	tests := []struct{ owner, guild, name, want string }{
-		{"u1", "g1", "alice", "char_own"}, // the caller's own first, wherever made
-		{"u1", "g1", "ALICE", "char_own"},
-		{"u3", "g1", "alice", "char_g1"}, // else the guild's shared one
-		{"u1", "g1", "bob", "char_bob"},
-		{"u1", "g1", "carl", ""}, // not shared
-		{"u2", "g1", "carl", "char_carl"},
-		{"u1", "g1", "dora", ""}, // shared elsewhere
-		{"u1", "g2", "dora", "char_dora"},
-		{"u1", "g1", "emma", "char_own_s"},
-		{"u1", "g2", "emma", "char_own_s"}, // own beats g2's shared one
-		{"u2", "g2", "emma", "char_emma2"},
-		{"u1", "g1", "STRASSE", "char_ü"},
-		{"u1", "g1", "100_ me", ""}, // no pattern matching in names
-		{"u1", "g1", "100% me", "char_pct"},
-		{"u2", "g1", "fred!", "char_fred2"},
-		{"u3", "g1", "fred!", ""},
-		{"u1", "", "bob", ""}, // outside a guild: own ones only
-		{"u1", "", "alice", "char_own"},
+	tests := []struct{ owner, guild, key, name, want string }{
+		{"u1", "g1", "", "alice", "char_own"}, // the caller's own first, wherever made (with this key)
+		{"u1", "g1", "", "ALICE", "char_own"},
+		{"u3", "g1", "", "alice", "char_g1"}, // else the guild's shared one
+		{"u1", "g1", "", "bob", "char_bob"},
+		{"u1", "g1", "", "carl", ""}, // not shared
+		{"u2", "g1", "", "carl", "char_carl"},
+		{"u1", "g1", "", "dora", ""}, // shared elsewhere
+		{"u1", "g2", "", "dora", "char_dora"},
+		{"u1", "g1", "", "emma", "char_own_s"},
+		{"u1", "g2", "", "emma", "char_own_s"}, // own beats g2's shared one
+		{"u2", "g2", "", "emma", "char_emma2"},
+		{"u1", "g1", "", "STRASSE", "char_ü"},
+		{"u1", "g1", "", "100_ me", ""}, // no pattern matching in names
+		{"u1", "g1", "", "100% me", "char_pct"},
+		{"u2", "g1", "", "fred!", "char_fred2"},
+		{"u3", "g1", "", "fred!", ""},
+		{"u1", "", "", "bob", ""}, // outside a guild: own ones only
+		{"u1", "", "", "alice", "char_own"},
+		// Own ones in any guild, but only with the key they were made with.
+		{"u1", "g1", "", "gina", ""},
+		{"u1", "g2", "", "gina", ""},
+		{"u1", "g2", "k2", "gina", "char_gina"},
+		{"u1", "g1", "k2", "gina", "char_gina"},
+		{"u1", "g1", "k2", "alice", ""}, // char_own was made with the shared key
+		{"u1", "g3", "k3", "hank", "char_hank"},
+		{"u1", "g3", "", "hank", ""},
+		{"u1", "g1", "k1", "ivy", "char_ivy"},
+		{"u1", "g1", "", "ivy", "char_ivy2"}, // own one made with another key: the shared one here
+		{"u3", "g1", "k1", "ivy", ""},
 	}
 	for _, tt := range tests {
-		c, err := db.ResolveCharacter(t.Context(), tt.owner, tt.guild, tt.name)
+		c, err := db.ResolveCharacter(t.Context(), tt.owner, tt.guild, tt.key, tt.name)
 		switch {
 		case tt.want == "" && !errors.Is(err, ErrNotFound):
-			t.Errorf("ResolveCharacter(%s, %s, %q) = %v, %v; want ErrNotFound", tt.owner, tt.guild, tt.name, c, err)
+			t.Errorf("ResolveCharacter(%s, %s, %q, %q) = %v, %v; want ErrNotFound", tt.owner, tt.guild, tt.key, tt.name, c, err)
 		case tt.want != "" && (err != nil || c.ID != tt.want):
-			t.Errorf("ResolveCharacter(%s, %s, %q) = %v, %v; want %s", tt.owner, tt.guild, tt.name, c, err, tt.want)
+			t.Errorf("ResolveCharacter(%s, %s, %q, %q) = %v, %v; want %s", tt.owner, tt.guild, tt.key, tt.name, c, err, tt.want)
 		}
 	}
 
@@ -205,7 +387,8 @@ func TestResolveCharacter(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Own ones by name (from every guild), then others' shared here by name.
-	want := []string{"char_own", "char_own_s", "char_fred", "char_pct2", "char_pct", "char_g1", "char_bob", "char_ü"}
+	want := []string{"char_own", "char_own_s", "char_fred", "char_gina", "char_ivy", "char_pct2", "char_pct", "char_g1",
+		"char_bob", "char_ivy2", "char_ü"}
 	if got := characterIDs(list); !slices.Equal(got, want) {
 		t.Errorf("ListCharacters(u1, g1) = %v, want %v", got, want)
 	}
@@ -216,10 +399,7 @@ func TestSuggestCharacters(t *testing.T) {
 	db := openTest(t)
 	add := func(id, owner, guild, name string, shared bool, st Status) {
 		t.Helper()
-		if err := db.InsertCharacter(t.Context(), &Character{ID: id, OwnerID: owner, GuildID: guild, Name: name,
-			Shared: shared, Status: st}); err != nil {
-			t.Fatal(err)
-		}
+		putCharacter(t, db, &Character{ID: id, OwnerID: owner, GuildID: guild, Name: name, Shared: shared}, st)
 	}
 	add("c_ann", "u1", "g1", "Ann", false, StatusReady)
 	add("c_anna", "u1", "g2", "anna", false, StatusProcessing)
@@ -234,38 +414,47 @@ func TestSuggestCharacters(t *testing.T) {
 	add("c_ux", "u1", "g1", "axb", false, StatusReady)
 	add("c_p", "u2", "g1", "50%", true, StatusReady)
 	add("c_px", "u2", "g1", "50x", true, StatusReady)
+	add("c_ans", "u1", "g1", "ansubmitting", true, StatusSubmitting) // no Viggle id yet: never suggested
+	add("c_anu", "u2", "g1", "anunknown", true, StatusUnknown)       // ...
+	putCharacter(t, db, &Character{ID: "c_ank", OwnerID: "u1", GuildID: "g2", KeyRef: "k2", Name: "ankey"}, StatusReady)
+	putCharacter(t, db, &Character{ID: "c_ank2", OwnerID: "u2", GuildID: "g1", KeyRef: "k1", Name: "ankey2", Shared: true}, StatusReady)
 
 	tests := []struct {
-		owner, guild, prefix string
-		limit                int
-		want                 []string
+		owner, guild, key, prefix string
+		limit                     int
+		want                      []string
 	}{
 		// Own ones first (ready, then processing … failed, by name), then others' shared ones here.
-		{"u1", "g1", "an", 0, []string{"c_ann", "c_anne", "c_anna", "c_anf", "c_and", "c_ant", "c_anp"}},
-		{"u1", "g1", "AN", 3, []string{"c_ann", "c_anne", "c_anna"}},
-		{"u1", "g1", "ann", 0, []string{"c_ann", "c_anne", "c_anna"}},
-		{"u1", "g1", "  Ann", 0, []string{"c_ann", "c_anne", "c_anna"}},
-		{"u1", "g1", "anne", 0, []string{"c_anne"}},                                   // shared by its owner: once, as their own
-		{"u2", "g1", "an", 0, []string{"c_and", "c_anx", "c_anp", "c_anne", "c_ant"}}, // never u1's unshared c_ann
-		{"u1", "g2", "an", 0, []string{"c_ann", "c_anne", "c_anna", "c_anf", "c_any"}},
-		{"u9", "g1", "an", 0, []string{"c_and", "c_anne", "c_ant", "c_anp"}},
-		{"u9", "", "an", 0, nil},
-		{"u1", "g1", "a_", 0, []string{"c_u"}},
-		{"u1", "g1", "50%", 0, []string{"c_p"}},
-		{"u1", "g1", "%", 0, nil},
-		{"u1", "g1", "zz", 0, nil},
+		{"u1", "g1", "", "an", 0, []string{"c_ann", "c_anne", "c_anna", "c_anf", "c_and", "c_ant", "c_anp"}},
+		{"u1", "g1", "", "AN", 3, []string{"c_ann", "c_anne", "c_anna"}},
+		{"u1", "g1", "", "ann", 0, []string{"c_ann", "c_anne", "c_anna"}},
+		{"u1", "g1", "", "  Ann", 0, []string{"c_ann", "c_anne", "c_anna"}},
+		{"u1", "g1", "", "anne", 0, []string{"c_anne"}},                                   // shared by its owner: once, as their own
+		{"u2", "g1", "", "an", 0, []string{"c_and", "c_anx", "c_anp", "c_anne", "c_ant"}}, // never u1's unshared c_ann
+		{"u1", "g2", "", "an", 0, []string{"c_ann", "c_anne", "c_anna", "c_anf", "c_any"}},
+		{"u9", "g1", "", "an", 0, []string{"c_and", "c_anne", "c_ant", "c_anp"}},
+		{"u9", "", "", "an", 0, nil},
+		{"u1", "g1", "", "a_", 0, []string{"c_u"}},
+		{"u1", "g1", "", "50%", 0, []string{"c_p"}},
+		{"u1", "g1", "", "%", 0, nil},
+		{"u1", "g1", "", "zz", 0, nil},
+		// Only characters made with the key the guild's renders use, own ones from any guild.
+		{"u1", "g1", "k2", "an", 0, []string{"c_ank"}},
+		{"u1", "g1", "k1", "an", 0, []string{"c_ank2"}},
+		{"u2", "g1", "k1", "an", 0, []string{"c_ank2"}},
+		{"u1", "g1", "k9", "an", 0, nil},
 	}
 	for _, tt := range tests {
-		cs, err := db.SuggestCharacters(t.Context(), tt.owner, tt.guild, tt.prefix, tt.limit)
+		cs, err := db.SuggestCharacters(t.Context(), tt.owner, tt.guild, tt.key, tt.prefix, tt.limit)
 		if err != nil {
 			t.Fatalf("SuggestCharacters(%q): %v", tt.prefix, err)
 		}
 		if got := characterIDs(cs); !slices.Equal(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
-			t.Errorf("SuggestCharacters(%s, %s, %q, %d) = %v, want %v", tt.owner, tt.guild, tt.prefix, tt.limit, got, tt.want)
+			t.Errorf("SuggestCharacters(%s, %s, %q, %q, %d) = %v, want %v", tt.owner, tt.guild, tt.key, tt.prefix, tt.limit, got, tt.want)
 		}
 		for _, c := range cs {
-			if c.OwnerID != tt.owner && (!c.Shared || c.GuildID != tt.guild) {
-				t.Errorf("suggested %s (owner %s, guild %s, shared %v) to %s in %s", c.ID, c.OwnerID, c.GuildID, c.Shared, tt.owner, tt.guild)
+			if c.KeyRef != tt.key || c.ViggleID == "" || (c.OwnerID != tt.owner && (!c.Shared || c.GuildID != tt.guild)) {
+				t.Errorf("suggested %+v to %s in %s with key %q", c, tt.owner, tt.guild, tt.key)
 			}
 		}
 	}
@@ -279,7 +468,7 @@ func TestSuggestCharactersLimit(t *testing.T) {
 		addCharacter(t, db, fmt.Sprintf("shr_%02d", i), fmt.Sprint("o", i), "g", fmt.Sprintf("c%02d", i), true)
 	}
 	for _, tt := range []struct{ limit, want int }{{0, 25}, {-5, 25}, {1, 1}, {20, 20}, {25, 25}, {99, 25}} {
-		cs, err := db.SuggestCharacters(t.Context(), "u1", "g", "C", tt.limit)
+		cs, err := db.SuggestCharacters(t.Context(), "u1", "g", "", "C", tt.limit)
 		if err != nil {
 			t.Fatal(err)
 		}

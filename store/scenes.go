@@ -13,10 +13,12 @@ import (
 	"time"
 )
 
-// Scene is a Viggle scene imported into a guild (one row per guild and scene).
+// Scene is a Viggle scene imported into a guild (one row per guild and import).
 type Scene struct {
+	ID         string // the bot's id, made before the import is sent (NewID)
 	GuildID    string
-	SceneID    string // Viggle's scene id
+	KeyRef     string // the Viggle key it was imported with: "" for the bot's shared key
+	ViggleID   string // Viggle's scene id; "" until Viggle answered the import
 	Name       string // unique in the guild, case-insensitively; stored without surrounding spaces
 	TemplateID string // the template it was imported from
 	Status     Status
@@ -34,7 +36,7 @@ type Person struct {
 	Type string `json:"type"`
 }
 
-const sceneColumns = `guild_id, scene_id, name, template_id, status, error, duration_ms, persons,
+const sceneColumns = `id, guild_id, key_ref, viggle_id, name, template_id, status, error, duration_ms, persons,
 	imported_by, created_at, updated_at`
 
 // scanScene reads one row selected with sceneColumns, then extra (columns after them).
@@ -53,15 +55,17 @@ func scanScene(s scanner, extra ...any) (*Scene, error) {
 func scanSceneRaw(s scanner, extra ...any) (*Scene, string, error) {
 	var (
 		sc               Scene
+		viggleID         sql.NullString
 		duration         sql.NullInt64
 		persons          string
 		created, updated sql.NullInt64
 	)
-	dest := append([]any{&sc.GuildID, &sc.SceneID, &sc.Name, &sc.TemplateID, &sc.Status, &sc.Error,
-		&duration, &persons, &sc.ImportedBy, &created, &updated}, extra...)
+	dest := append([]any{&sc.ID, &sc.GuildID, &sc.KeyRef, &viggleID, &sc.Name, &sc.TemplateID, &sc.Status,
+		&sc.Error, &duration, &persons, &sc.ImportedBy, &created, &updated}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, "", err
 	}
+	sc.ViggleID = viggleID.String
 	if duration.Valid {
 		sc.Duration = time.Duration(duration.Int64) * time.Millisecond
 	}
@@ -72,7 +76,7 @@ func scanSceneRaw(s scanner, extra ...any) (*Scene, string, error) {
 
 func (sc *Scene) decodePersons(persons string) error {
 	if err := json.Unmarshal([]byte(persons), &sc.Persons); err != nil {
-		return fmt.Errorf("scene %s: decode persons: %w", sc.SceneID, err)
+		return fmt.Errorf("scene %s: decode persons: %w", sc.ID, err)
 	}
 	if len(sc.Persons) == 0 {
 		sc.Persons = nil
@@ -107,34 +111,61 @@ func encodePersons(persons []Person) (string, error) {
 	return string(b), nil
 }
 
-// InsertScene adds a scene to its guild. An empty Status means StatusPending; zero CreatedAt and
-// UpdatedAt are set to now; Name is stored without surrounding spaces (all written back to s). It
-// returns ErrDuplicate when the guild has the scene already or another one of that name.
+// nullable returns NULL for "", else s.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// checkAnswer validates a status recorded with a Viggle answer: a known one, and one that Viggle
+// reports (pending, processing, ready) only with a Viggle id.
+func checkAnswer(st Status, viggleID string) error {
+	switch {
+	case !st.Valid():
+		return fmt.Errorf("invalid status %q", st)
+	case viggleID == "" && st != StatusSubmitting && st != StatusUnknown && st != StatusFailed:
+		return fmt.Errorf("status %s without a Viggle id", st)
+	}
+	return nil
+}
+
+// InsertScene records an import before it is sent: s has no ViggleID yet and its Status is
+// StatusSubmitting (the default). An empty ID is set to NewID(); zero CreatedAt and UpdatedAt are
+// set to now; Name is stored without surrounding spaces (all written back to s). The row reserves
+// the name in the guild until it is deleted, whatever becomes of it. It returns ErrDuplicate when
+// the id exists or the guild has a scene of that name.
 func (db *DB) InsertScene(ctx context.Context, s *Scene) error {
 	if s.Status == "" {
-		s.Status = StatusPending
+		s.Status = StatusSubmitting
+	}
+	if s.ID == "" {
+		s.ID = NewID()
 	}
 	s.Name = strings.TrimSpace(s.Name)
 	key := nameKey(s.Name)
 	var err error
 	switch {
-	case s.GuildID == "" || s.SceneID == "":
-		err = errors.New("empty guild or scene id")
+	case s.GuildID == "":
+		err = errors.New("empty guild id")
 	case key == "":
 		err = errors.New("empty name")
-	case !s.Status.Valid():
-		err = fmt.Errorf("invalid status %q", s.Status)
+	case s.ViggleID != "":
+		err = errors.New("a Viggle id before the import was sent (record it with UpdateScene)")
+	case s.Status != StatusSubmitting:
+		err = fmt.Errorf("status %q, want %s", s.Status, StatusSubmitting)
 	}
 	if err != nil {
-		return fmt.Errorf("store: insert scene %s: %w", s.SceneID, err)
+		return fmt.Errorf("store: insert scene %s: %w", s.ID, err)
 	}
 	persons, err := encodePersons(s.Persons)
 	if err != nil {
-		return fmt.Errorf("store: insert scene %s: %w", s.SceneID, err)
+		return fmt.Errorf("store: insert scene %s: %w", s.ID, err)
 	}
 	duration, err := durationMillis(s.Duration)
 	if err != nil {
-		return fmt.Errorf("store: insert scene %s: %w", s.SceneID, err)
+		return fmt.Errorf("store: insert scene %s: %w", s.ID, err)
 	}
 	now := db.now()
 	if s.CreatedAt.IsZero() {
@@ -145,7 +176,7 @@ func (db *DB) InsertScene(ctx context.Context, s *Scene) error {
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		var other string
-		err := tx.QueryRowContext(ctx, `SELECT scene_id FROM scenes WHERE guild_id = ? AND name_key = ?`,
+		err := tx.QueryRowContext(ctx, `SELECT id FROM scenes WHERE guild_id = ? AND name_key = ?`,
 			s.GuildID, key).Scan(&other)
 		switch {
 		case err == nil:
@@ -154,62 +185,99 @@ func (db *DB) InsertScene(ctx context.Context, s *Scene) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO scenes (`+sceneColumns+`, name_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.GuildID, s.SceneID, s.Name, s.TemplateID, s.Status, s.Error, duration, persons,
+			VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.GuildID, s.KeyRef, s.Name, s.TemplateID, s.Status, s.Error, duration, persons,
 			s.ImportedBy, s.CreatedAt.UnixMilli(), s.UpdatedAt.UnixMilli(), key)
 		if isUnique(err) {
-			return duplicate("scene %s is already in guild %s", s.SceneID, s.GuildID)
+			return duplicate("scene %s already exists", s.ID)
 		}
 		return err
 	})
 	if err != nil {
-		return wrap(err, "store: insert scene %s in guild %s", s.SceneID, s.GuildID)
+		return wrap(err, "store: insert scene %s in guild %s", s.ID, s.GuildID)
 	}
 	return nil
 }
 
-// UpdateScene writes what following an import changes: s's Status, Error, Duration and Persons (and
-// updated_at = now), then reads the whole row back into s. It returns ErrNotFound when the guild
-// has no such scene.
+// UpdateScene records Viggle's answer about the scene with s.ID, in one transaction: s's ViggleID
+// (recorded once: "" keeps the one recorded, another one than recorded is ErrConflict), Status,
+// Error, Duration and Persons (and updated_at = now); then it reads the whole row back into s. A
+// status Viggle reports (pending, processing, ready) needs a Viggle id. It returns ErrNotFound for
+// an unknown id and ErrDuplicate when the guild has that Viggle scene under another row.
 func (db *DB) UpdateScene(ctx context.Context, s *Scene) error {
-	if !s.Status.Valid() {
-		return fmt.Errorf("store: update scene %s: invalid status %q", s.SceneID, s.Status)
-	}
 	persons, err := encodePersons(s.Persons)
 	if err != nil {
-		return fmt.Errorf("store: update scene %s: %w", s.SceneID, err)
+		return fmt.Errorf("store: update scene %s: %w", s.ID, err)
 	}
 	duration, err := durationMillis(s.Duration)
 	if err != nil {
-		return fmt.Errorf("store: update scene %s: %w", s.SceneID, err)
+		return fmt.Errorf("store: update scene %s: %w", s.ID, err)
 	}
 	var got *Scene
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		var err error
+		var recorded sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT viggle_id FROM scenes WHERE id = ?`, s.ID).Scan(&recorded)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return notFound("scene %s not found", s.ID)
+		case err != nil:
+			return err
+		}
+		viggleID, err := recordOnce(recorded.String, s.ViggleID)
+		if err != nil {
+			return err
+		}
+		if err := checkAnswer(s.Status, viggleID); err != nil {
+			return err
+		}
 		got, err = scanScene(tx.QueryRowContext(ctx, `UPDATE scenes
-			SET status = ?, error = ?, duration_ms = ?, persons = ?, updated_at = ?
-			WHERE guild_id = ? AND scene_id = ? RETURNING `+sceneColumns,
-			s.Status, s.Error, duration, persons, db.now().UnixMilli(), s.GuildID, s.SceneID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("scene %s not found in guild %s", s.SceneID, s.GuildID)
+			SET viggle_id = ?, status = ?, error = ?, duration_ms = ?, persons = ?, updated_at = ?
+			WHERE id = ? RETURNING `+sceneColumns,
+			nullable(viggleID), s.Status, s.Error, duration, persons, db.now().UnixMilli(), s.ID))
+		if isUnique(err) {
+			return duplicate("scene %s is already in this guild (%s)", viggleID, s.ID)
 		}
 		return err
 	})
 	if err != nil {
-		return wrap(err, "store: update scene %s in guild %s", s.SceneID, s.GuildID)
+		return wrap(err, "store: update scene %s", s.ID)
 	}
 	*s = *got
 	return nil
 }
 
-// GetScene returns the guild's scene with that Viggle id (case-sensitive), or ErrNotFound.
-func (db *DB) GetScene(ctx context.Context, guildID, sceneID string) (*Scene, error) {
-	s, err := db.oneScene(ctx, `WHERE guild_id = ? AND scene_id = ?`, guildID, sceneID)
+// recordOnce returns the Viggle id to record given the one recorded and the one answered: an id is
+// recorded once and never changes.
+func recordOnce(recorded, answered string) (string, error) {
+	switch {
+	case answered == "" || answered == recorded:
+		return recorded, nil
+	case recorded == "":
+		return answered, nil
+	}
+	return "", fmt.Errorf("Viggle id %s recorded, answer names %s: %w", recorded, answered, ErrConflict)
+}
+
+// GetScene returns the scene with that bot id, or ErrNotFound.
+func (db *DB) GetScene(ctx context.Context, id string) (*Scene, error) {
+	s, err := db.oneScene(ctx, `WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("scene %s not found in guild %s", sceneID, guildID)
+		return nil, notFound("scene %s not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: get scene %s in guild %s: %w", sceneID, guildID, err)
+		return nil, fmt.Errorf("store: get scene %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// SceneByViggleID returns the guild's scene with that Viggle id (case-sensitive), or ErrNotFound.
+func (db *DB) SceneByViggleID(ctx context.Context, guildID, viggleID string) (*Scene, error) {
+	s, err := db.oneScene(ctx, `WHERE guild_id = ? AND viggle_id = ?`, guildID, viggleID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("scene %s not found in guild %s", viggleID, guildID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: scene %s in guild %s: %w", viggleID, guildID, err)
 	}
 	return s, nil
 }
@@ -234,31 +302,31 @@ func (db *DB) oneScene(ctx context.Context, where string, args ...any) (*Scene, 
 	return scanScene(db.sql.QueryRowContext(ctx, `SELECT `+sceneColumns+` FROM scenes `+where, args...))
 }
 
-// ListScenes returns the guild's scenes by name (case-insensitive).
+// ListScenes returns the guild's scenes (of every status) by name (case-insensitive).
 func (db *DB) ListScenes(ctx context.Context, guildID string) ([]*Scene, error) {
 	scenes, err := db.queryScenes(ctx, `SELECT `+sceneColumns+` FROM scenes WHERE guild_id = ?
-		ORDER BY name_key, scene_id`, guildID)
+		ORDER BY name_key, id`, guildID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list scenes of guild %s: %w", guildID, err)
 	}
 	return scenes, nil
 }
 
-// DeleteScene forgets the guild's scene (other guilds keep theirs), or returns ErrNotFound.
-func (db *DB) DeleteScene(ctx context.Context, guildID, sceneID string) error {
+// DeleteScene forgets the scene with that bot id (other guilds keep theirs), or returns ErrNotFound.
+func (db *DB) DeleteScene(ctx context.Context, id string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM scenes WHERE guild_id = ? AND scene_id = ?`, guildID, sceneID)
+		res, err := tx.ExecContext(ctx, `DELETE FROM scenes WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
 		if err == nil && n == 0 {
-			err = notFound("scene %s not found in guild %s", sceneID, guildID)
+			err = notFound("scene %s not found", id)
 		}
 		return err
 	})
 	if err != nil {
-		return wrap(err, "store: delete scene %s in guild %s", sceneID, guildID)
+		return wrap(err, "store: delete scene %s", id)
 	}
 	return nil
 }
@@ -277,19 +345,20 @@ var suggestScenesSQL = func() string {
 				FROM scenes INDEXED BY scenes_guild_status_name_idx
 				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
 				ORDER BY name_key LIMIT ?6)`,
-			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i+1)+` AS rank, lower(scene_id) AS sort
+			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i+1)+` AS rank, lower(viggle_id) AS sort
 				FROM scenes INDEXED BY scenes_guild_status_id_idx
-				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND lower(scene_id) >= ?4 AND lower(scene_id) < ?5
-				ORDER BY lower(scene_id) LIMIT ?6)`)
+				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND viggle_id IS NOT NULL
+					AND lower(viggle_id) >= ?4 AND lower(viggle_id) < ?5
+				ORDER BY lower(viggle_id) LIMIT ?6)`)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }()
 
 // SuggestScenes returns up to limit (at most MaxSuggestions) of the guild's scenes whose name or
 // Viggle id starts with prefix, case-insensitively (leading spaces ignored; no character is a
-// wildcard): ready ones first, then processing, pending and failed ones; within a status those
-// matched by name (by name) before those matched by id only (by id). It reads SQLite only, in one
-// statement.
+// wildcard): ready ones first, then processing, pending and failed ones (never one still
+// submitting or of unknown outcome); within a status those matched by name (by name) before those
+// matched by id only (by id). It reads SQLite only, in one statement.
 func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit int) ([]*Scene, error) {
 	limit = suggestLimit(limit)
 	nameLo, nameHi := keyRange(prefixKey(prefix))
@@ -313,7 +382,7 @@ func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit i
 	}
 	slices.SortFunc(rows, func(a, b row) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.sort, b.sort),
-			strings.Compare(a.s.SceneID, b.s.SceneID))
+			strings.Compare(a.s.ID, b.s.ID))
 	})
 	// A scene matched by both name and id comes twice: keep its first place.
 	seen := make(map[string]bool, len(rows))
@@ -322,8 +391,8 @@ func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit i
 		if len(out) == limit {
 			break
 		}
-		if !seen[r.s.SceneID] {
-			seen[r.s.SceneID] = true
+		if !seen[r.s.ID] {
+			seen[r.s.ID] = true
 			if err := r.s.decodePersons(r.persons); err != nil {
 				return nil, fmt.Errorf("store: suggest scenes of guild %s: %w", guildID, err)
 			}

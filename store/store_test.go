@@ -336,10 +336,10 @@ func TestMigrationsDownUp(t *testing.T) {
 		t.Fatalf("Up again: %v", err)
 	}
 	insert(t, db, testJob("j", OriginTerminal, "u", "", ms(1)))
-	if err := db.InsertScene(t.Context(), &Scene{GuildID: "g", SceneID: "s", Name: "n", ImportedBy: "u"}); err != nil {
+	if err := db.InsertScene(t.Context(), &Scene{GuildID: "g", Name: "n", ImportedBy: "u"}); err != nil {
 		t.Errorf("InsertScene after Up again: %v", err)
 	}
-	if err := db.InsertCharacter(t.Context(), &Character{ID: "c", OwnerID: "u", GuildID: "g", Name: "n", Shared: true}); err != nil {
+	if err := db.InsertCharacter(t.Context(), &Character{OwnerID: "u", GuildID: "g", Name: "n", Shared: true}); err != nil {
 		t.Errorf("InsertCharacter after Up again: %v", err)
 	}
 }
