@@ -73,6 +73,9 @@ func (e *OtherGuildError) Error() string {
 	if e.MadeIn != "" {
 		where = "in guild " + e.MadeIn
 	}
+	if e.Guild == "" {
+		return fmt.Sprintf("store: character %q (%s) was made %s and cannot be shared outside a guild", e.Name, e.CharacterID, where)
+	}
 	return fmt.Sprintf("store: character %q (%s) was made %s, not in guild %s", e.Name, e.CharacterID, where, e.Guild)
 }
 
