@@ -438,29 +438,5 @@ func (db *DB) SuggestCharacters(ctx context.Context, ownerID, guildID, keyRef, p
 // queryCharacters runs a SELECT of characterColumns, maybe followed by rank and sort columns
 // (ignored), and scans every row.
 func (db *DB) queryCharacters(ctx context.Context, query string, args ...any) ([]*Character, error) {
-	if err := db.gate.lock(ctx, false); err != nil {
-		return nil, err
-	}
-	defer db.gate.unlock()
-	rows, err := db.sql.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ignored, err := ignoredColumns(rows, characterColumns)
-	if err != nil {
-		return nil, err
-	}
-	var cs []*Character
-	for rows.Next() {
-		c, err := scanCharacter(rows, ignored...)
-		if err != nil {
-			return nil, err
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return cs, nil
+	return queryRows(ctx, db, characterColumns, scanCharacter, query, args...)
 }

@@ -424,6 +424,12 @@ func (db *DB) queryRows(ctx context.Context, scan func(scanner) error, query str
 // queryScenes runs a SELECT of sceneColumns, maybe followed by rank and sort columns (ignored), and
 // scans every row.
 func (db *DB) queryScenes(ctx context.Context, query string, args ...any) ([]*Scene, error) {
+	return queryRows(ctx, db, sceneColumns, scanScene, query, args...)
+}
+
+// queryRows runs a read of columns (maybe followed by columns it ignores) at the gate's read priority
+// and scans every row with scan.
+func queryRows[T any](ctx context.Context, db *DB, columns string, scan func(scanner, ...any) (*T, error), query string, args ...any) ([]*T, error) {
 	if err := db.gate.lock(ctx, false); err != nil {
 		return nil, err
 	}
@@ -433,22 +439,22 @@ func (db *DB) queryScenes(ctx context.Context, query string, args ...any) ([]*Sc
 		return nil, err
 	}
 	defer rows.Close()
-	ignored, err := ignoredColumns(rows, sceneColumns)
+	ignored, err := ignoredColumns(rows, columns)
 	if err != nil {
 		return nil, err
 	}
-	var scenes []*Scene
+	var out []*T
 	for rows.Next() {
-		s, err := scanScene(rows, ignored...)
+		v, err := scan(rows, ignored...)
 		if err != nil {
 			return nil, err
 		}
-		scenes = append(scenes, s)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return scenes, nil
+	return out, nil
 }
 
 // write runs fn in one transaction, after the engine's waiting work (low priority at the gate).
