@@ -33,13 +33,18 @@ const DefaultUploadLimit = 10 << 20
 // table is the route table: one line per command, button or modal (each defined in its own file,
 // definition beside handler).
 func (r *Router) table() []Route {
-	return []Route{
+	routes := []Route{
 		r.renderRoute(),
 		r.jobsRoute(),
 		r.jobsPageRoute(),
 		r.cancelRoute(),
 		r.retryRoute(),
 	}
+	routes = append(routes, r.jobRoutes()...)
+	routes = append(routes, r.sceneRoutes()...)
+	routes = append(routes, r.characterRoutes()...)
+	routes = append(routes, r.creditsRoutes()...)
+	return routes
 }
 
 // Definitions returns the slash commands, registered by bulk overwrite at start.
