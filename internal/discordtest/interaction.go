@@ -307,14 +307,56 @@ func (s *Server) commandDataLocked(c SlashCommand, a actor) (map[string]any, err
 	if scope != "" {
 		data["guild_id"] = scope
 	}
-	opts, err := buildOptions(defs, c.Options, c.Focused, def == nil)
+	given, resolved := s.resolveAttachmentsLocked(c.Options)
+	opts, err := buildOptions(defs, given, c.Focused, def == nil)
 	if err != nil {
 		return nil, err
 	}
 	if len(opts) > 0 {
 		data["options"] = opts
 	}
+	if len(resolved) > 0 {
+		data["resolved"] = map[string]any{"attachments": resolved}
+	}
 	return data, nil
+}
+
+// Attachment is the value of an ATTACHMENT option (type 11) in SlashCommand.Options: the fake gives it
+// an id, sends that id as the option's value and the attachment in data.resolved.attachments, as
+// Discord does for a file the member picked.
+type Attachment struct {
+	Filename    string
+	ContentType string // e.g. "image/png"; "" leaves the field out
+	Size        int64
+	URL         string // where the file is; default a cdn.discordapp.com-like URL of the fake's origin
+}
+
+// resolveAttachmentsLocked replaces the Attachment values of opts (and of subcommands' options) by new
+// ids and returns the resolved attachments by id.
+func (s *Server) resolveAttachmentsLocked(opts map[string]any) (map[string]any, map[string]any) {
+	resolved := map[string]any{}
+	var walk func(map[string]any) map[string]any
+	walk = func(in map[string]any) map[string]any {
+		out := make(map[string]any, len(in))
+		for k, v := range in {
+			switch x := v.(type) {
+			case Attachment:
+				id := s.snowflakeLocked()
+				a := map[string]any{"id": id, "filename": x.Filename, "size": x.Size, "url": x.URL, "proxy_url": x.URL}
+				if x.ContentType != "" {
+					a["content_type"] = x.ContentType
+				}
+				resolved[id] = a
+				out[k] = id
+			case map[string]any:
+				out[k] = walk(x)
+			default:
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return walk(opts), resolved
 }
 
 // checkContexts refuses a command where Discord would not offer it.

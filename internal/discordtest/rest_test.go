@@ -472,6 +472,7 @@ func TestSendCommandChecks(t *testing.T) {
 			map[string]any{"type": 3, "name": "background", "description": "d", "choices": []any{map[string]any{"name": "solid", "value": "solid"}}},
 			map[string]any{"type": 4, "name": "n", "description": "d"},
 			map[string]any{"type": 3, "name": "map", "description": "d", "autocomplete": true},
+			map[string]any{"type": 11, "name": "image", "description": "d"},
 		}}}, "-")
 	tests := []struct {
 		name string
@@ -488,6 +489,9 @@ func TestSendCommandChecks(t *testing.T) {
 		{"unknown guild", SlashCommand{Name: "render", Options: map[string]any{"scene": "s"}, GuildID: "5"}, false},
 		{"autocomplete", SlashCommand{Name: "render", Options: map[string]any{"map": "ab"}, Focused: "map"}, true},
 		{"dm", SlashCommand{Name: "render", Options: map[string]any{"scene": "s"}, DM: true}, true},
+		{"attachment", SlashCommand{Name: "render", Options: map[string]any{"scene": "s",
+			"image": Attachment{Filename: "a.png", ContentType: "image/png", Size: 42, URL: "http://127.0.0.1/a.png"}}}, true},
+		{"attachment not picked as one", SlashCommand{Name: "render", Options: map[string]any{"scene": "s", "image": "a.png"}}, false},
 	}
 	for _, tt := range tests {
 		in, err := fake.SendCommand(t.Context(), tt.c)
@@ -509,6 +513,18 @@ func TestSendCommandChecks(t *testing.T) {
 			}
 			if status, _, _ := call(t, base, "POST", cbPath(in), map[string]any{"type": 8, "data": map[string]any{"choices": []any{map[string]any{"name": "a", "value": "a"}}}}, ""); status != 204 {
 				t.Errorf("autocomplete result = %d", status)
+			}
+		case "attachment":
+			data := p["data"].(map[string]any)
+			var id string
+			for _, o := range data["options"].([]any) {
+				if o := o.(map[string]any); o["name"] == "image" {
+					id, _ = o["value"].(string)
+				}
+			}
+			a, _ := data["resolved"].(map[string]any)["attachments"].(map[string]any)[id].(map[string]any)
+			if !isSnowflake(id) || a["filename"] != "a.png" || a["content_type"] != "image/png" || a["size"] != 42.0 || a["url"] != "http://127.0.0.1/a.png" {
+				t.Errorf("attachment payload = %v", data)
 			}
 		case "dm":
 			if p["guild_id"] != nil || p["member"] != nil || p["user"] == nil || p["context"] != 1.0 ||
