@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
@@ -150,7 +151,7 @@ func startBenchBot(b *testing.B, child bool, scenes map[string]viggletest.Scenar
 	if err := e.discord.WaitReady(ctx); err != nil {
 		b.Fatalf("bot never connected: %v\n%s", err, e.logs.String())
 	}
-	if err := e.discord.WaitFor(ctx, func() bool { return len(e.discord.Commands(guildID)) == 2 }); err != nil {
+	if err := e.discord.WaitFor(ctx, func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) }); err != nil {
 		b.Fatalf("commands never registered: %v\n%s", err, e.logs.String())
 	}
 	return e

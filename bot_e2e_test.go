@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
@@ -80,7 +81,7 @@ func (e *botEnv) start(t *testing.T) {
 	if err := e.discord.WaitReady(rctx); err != nil {
 		t.Fatalf("bot never connected: %v\n%s", err, e.logs.String())
 	}
-	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
 }
 
 func (e *botEnv) checkSecrets(t *testing.T) {
@@ -454,7 +455,7 @@ func TestBotRestartMidRenderDeliversOnce(t *testing.T) {
 	sessions := e.discord.Sessions()
 	first, logs1 := e.childBot(t)
 	e.waitFor(t, "the first bot to connect", func() bool { return e.discord.Sessions() > sessions })
-	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
 	rctx, rcancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer rcancel()
 	if err := e.discord.WaitReady(rctx); err != nil {

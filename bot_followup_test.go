@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/testkit"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
@@ -64,7 +65,7 @@ func (e *botEnv) connectedChild(t *testing.T, n int) (*exec.Cmd, *testkit.SyncBu
 	if err := e.discord.WaitSessions(ctx, n); err != nil {
 		t.Fatalf("child bot %d never connected: %v\n%s", n, err, logs.String())
 	}
-	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
 	return cmd, logs
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -337,7 +338,7 @@ func TestBotCrashAfterChannelPostDoesNotPostTwice(t *testing.T) {
 	if err := e.discord.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == 2 })
+	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
 	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
 	e.jobID(t, i)
 	e.discord.ExpireToken(i.Token)
