@@ -130,6 +130,7 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 // app holds what build wired together.
 type app struct {
 	db      *store.DB
+	viggle  *viggle.Client
 	engine  *jobs.Engine
 	closers []func()
 }
@@ -177,6 +178,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 		a.Close()
 		return nil, fmt.Errorf("viggle client: %w", err)
 	}
+	a.viggle = vc
 	eo.PollInterval = cfg.PollInterval
 	eo.RenderTimeout = cfg.RenderTimeout
 	eo.WorkDir = filepath.Join(filepath.Dir(cfg.DatabasePath), "tmp")
