@@ -163,6 +163,7 @@ type NewJob struct {
 	Target           string // terminal: output file
 	Request          spec.Request
 	RetryOf          string // the job this one retries; a second retry of it is ErrDuplicate
+	EstimatedCredits int    // about what the render will cost (0: unknown), shown to its owner
 }
 
 // Create validates the request and writes the job row (state queued). Nothing is sent to Viggle.
@@ -190,6 +191,7 @@ func (e *Engine) Create(ctx context.Context, nj NewJob) (*store.Job, error) {
 		Target:           nj.Target,
 		Request:          nj.Request,
 		RetryOf:          nj.RetryOf,
+		EstimatedCredits: nj.EstimatedCredits,
 		State:            store.StateQueued,
 		CreatedAt:        now,
 		UpdatedAt:        now,

@@ -123,6 +123,8 @@ type Job struct {
 	LeaseOwner        string
 	LeaseExpiresAt    time.Time
 	RetryOf           string // the failed or interrupted job this one retries (at most one per job)
+	// EstimatedCredits is about what the render was expected to cost when it was asked for (0: unknown).
+	EstimatedCredits int
 }
 
 // LogValue implements slog.LogValuer: a group with the job's id, origin, state, Viggle job id and

@@ -18,7 +18,7 @@ const jobColumns = `id, origin, owner_id, guild_id, channel_id, interaction_id, 
 	viggle_job_id, state, viggle_status, progress, stage, video_url, mask_url, video_size, mask_size,
 	error_code, error_message, created_at, acknowledged_at, submitted_at, completed_at, delivered_at,
 	closed_at, updated_at, delivery, attempts, poll_failures, cancel_requested_at, cancel_requested_by,
-	lease_owner, lease_expires_at, retry_of, followed_up_at`
+	lease_owner, lease_expires_at, retry_of, followed_up_at, estimated_credits`
 
 // pairJSON is one element of the mapping column.
 type pairJSON struct {
@@ -108,7 +108,7 @@ func scanJob(s scanner) (*Job, error) {
 		&j.VideoSize, &j.MaskSize, &j.ErrorCode, &j.ErrorMessage,
 		&created, &acked, &submitted, &completed, &delivered, &closed, &updated,
 		&delivery, &j.Attempts, &j.PollFailures, &cancelAt, &j.CancelRequestedBy,
-		&j.LeaseOwner, &leaseExpires, &retryOf, &followedUp,
+		&j.LeaseOwner, &leaseExpires, &retryOf, &followedUp, &j.EstimatedCredits,
 	)
 	if err != nil {
 		return nil, err
@@ -171,6 +171,7 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		millis(j.DeliveredAt), millis(j.ClosedAt), millis(j.UpdatedAt),
 		j.Delivery.encode(), j.Attempts, j.PollFailures, millis(j.CancelRequestedAt), j.CancelRequestedBy,
 		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt), nullString(j.RetryOf), millis(j.FollowedUpAt),
+		j.EstimatedCredits,
 	}, done: make(chan error, 1)}
 	if err := db.insertGrouped(ctx, req); err != nil {
 		if isUnique(err) {
@@ -200,9 +201,9 @@ func (req *insertReq) wait(ctx context.Context) error {
 	}
 }
 
-const insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertSQL inserts every column of jobColumns (one placeholder each, counted from the list).
+var insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (` +
+	strings.TrimSuffix(strings.Repeat("?, ", strings.Count(jobColumns, ",")+1), ", ") + `)`
 
 // insertGrouped commits req together with every other insert waiting at the same time (group commit):
 // one transaction and one fsync for a burst of /render commands instead of one each; a duplicate fails

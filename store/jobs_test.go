@@ -121,6 +121,7 @@ func TestInsertGetRoundTrip(t *testing.T) {
 		LeaseOwner:        "host:1",
 		LeaseExpiresAt:    ms(1_700_000_000_009),
 		RetryOf:           "jfailed001",
+		EstimatedCredits:  12,
 	}
 	// Every field must be set, so the test notices a column that is not written or read.
 	v := reflect.ValueOf(*full)
