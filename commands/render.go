@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -12,6 +17,7 @@ import (
 	"github.com/viggle-bot/viggle-bot/redact"
 	"github.com/viggle-bot/viggle-bot/spec"
 	"github.com/viggle-bot/viggle-bot/store"
+	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
 // insertDeadline bounds the job row's commit, so that the acknowledgement still makes Discord's 3 s.
@@ -28,10 +34,10 @@ func (r *Router) renderRoute() Route {
 			Description: "Render a Viggle scene with your characters on its persons",
 			Contexts:    &guildOnly,
 			Options: []*discordgo.ApplicationCommandOption{
-				{Type: discordgo.ApplicationCommandOptionString, Name: OptScene, Required: true, MaxLength: 128,
-					Description: "The Viggle scene id (a multi-person template)"},
-				{Type: discordgo.ApplicationCommandOptionString, Name: OptMap, Required: true, MaxLength: 6000,
-					Description: "person=character pairs, e.g. person_a=char_alice, person_b=char_bob"},
+				{Type: discordgo.ApplicationCommandOptionString, Name: OptScene, Required: true, MaxLength: 128, Autocomplete: true,
+					Description: "A scene imported here (by name), or a Viggle scene id"},
+				{Type: discordgo.ApplicationCommandOptionString, Name: OptMap, Required: true, MaxLength: 6000, Autocomplete: true,
+					Description: "person=character pairs (characters by name or id), e.g. person_a=alice, person_b=bob"},
 				{Type: discordgo.ApplicationCommandOptionString, Name: OptBackground,
 					Description: "Background of the video (default: original)", Choices: choices("original", "solid", "transparent")},
 				{Type: discordgo.ApplicationCommandOptionString, Name: OptBGColor, MaxLength: 20,
@@ -42,9 +48,10 @@ func (r *Router) renderRoute() Route {
 					Description: "Viggle model (the scene's own is used by default)", Choices: choices("V4_Preview", "V3_Preview")},
 			},
 		},
-		Handle:      r.render,
-		Defer:       DeferMessage,
-		NoAutoDefer: true,
+		Handle:       r.render,
+		Autocomplete: map[string]Handler{OptScene: r.suggestScenes, OptMap: r.suggestMap},
+		Defer:        DeferMessage,
+		NoAutoDefer:  true,
 	}
 }
 
@@ -54,24 +61,41 @@ func (r *Router) render(ctx context.Context, e *Event) (*Response, error) {
 		return ephemeralText("Renders are made in a server's channel: use /render there."), nil
 	}
 	o := e.Options
-	req, err := spec.NewRequest(o.String(OptScene), o.String(OptMap), o.String(OptBackground), o.String(OptBGColor),
-		o.Bool(OptFast), o.String(OptModel))
+	// A scene imported here may be named (by the autocomplete's choice: its Viggle id).
+	scene, err := r.knownScene(ctx, e.GuildID, strings.TrimSpace(o.String(OptScene)))
 	if err != nil {
-		var se *spec.Error
-		msg := err.Error()
-		if errors.As(err, &se) {
-			msg = fmt.Sprintf("**%s**: %s", se.Field, se.Message)
-		}
-		e.SetOutcome("bad input")
-		return ephemeralText(msg + "\nNothing was sent to Viggle and no credits were used."), nil
+		return nil, tell("I could not read this server's scenes just now. Nothing was sent to Viggle: please try again in a moment.", err)
 	}
-	return r.start(ctx, e, req, "")
+	sceneID := o.String(OptScene)
+	if scene != nil {
+		err = sceneUsable(scene)
+		sceneID = scene.ViggleID
+	}
+	var req spec.Request
+	if err == nil {
+		req, err = spec.NewRequest(sceneID, o.String(OptMap), o.String(OptBackground), o.String(OptBGColor),
+			o.Bool(OptFast), o.String(OptModel))
+	}
+	if err == nil {
+		var credits int
+		req, credits, err = r.resolve(ctx, e.GuildID, e.User(), req, scene)
+		if err == nil {
+			return r.start(ctx, e, req, "", credits)
+		}
+	}
+	var se *spec.Error
+	if !errors.As(err, &se) {
+		return nil, tell("I could not read this server's scenes and characters just now. Nothing was sent to Viggle: please try again in a moment.", err)
+	}
+	e.SetOutcome("bad input")
+	return ephemeralText(fmt.Sprintf("**%s**: %s", se.Field, se.Message) + "\nNothing was sent to Viggle and no credits were used."), nil
 }
 
 // start commits a job for the interaction under insertDeadline, acknowledges it with a deferred public
 // message (Event.Defer, under a route with DeferMessage), and only when Discord took that lets the
-// engine send the render (eng.Acknowledged). retryOf is the job a Retry button retries.
-func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf string) (*Response, error) {
+// engine send the render (eng.Acknowledged). retryOf is the job a Retry button retries; credits what the
+// render is estimated to use (0: unknown).
+func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf string, credits int) (*Response, error) {
 	uploadLimit := e.UploadLimit
 	if uploadLimit <= 0 {
 		uploadLimit = DefaultUploadLimit
@@ -84,7 +108,7 @@ func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf 
 	j, err := r.eng.Create(cctx, jobs.NewJob{
 		OwnerID: e.User(), GuildID: e.GuildID, ChannelID: e.ChannelID,
 		InteractionID: e.ID, InteractionToken: e.Token, TokenExpiresAt: issued.Add(15 * time.Minute),
-		UploadLimit: uploadLimit, Request: req, RetryOf: retryOf,
+		UploadLimit: uploadLimit, Request: req, RetryOf: retryOf, EstimatedCredits: credits,
 	})
 	cancel()
 	switch {
@@ -127,4 +151,295 @@ func (r *Router) refused(ctx context.Context, e *Event, jobID string, err error)
 		msg := "Something went wrong on my side, so this render was not sent and nothing was charged. Please try again."
 		_, _ = send(ectx, e.rest, e.r.log, "PATCH", e.original(), bucket(e.ID), messageEdit{Content: &msg, AllowedMentions: noMentions}, nil)
 	}
+}
+
+// Names in a map: a scene imported here (by its Viggle id, or its name) and characters by name.
+
+// keyRef is the Viggle key the guild's renders use: the bot's shared one until per-guild keys exist.
+const keyRef = ""
+
+// everyone is the person of a map pair that stands for every person of a scene known here.
+const everyone = "*"
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// looksLikeCharacterID reports whether a map's character that names no character here is taken as
+// a Viggle character id (sent as given).
+func looksLikeCharacterID(s string) bool {
+	return strings.HasPrefix(s, "char_") || uuidRE.MatchString(s)
+}
+
+func mapError(format string, args ...any) error {
+	return &spec.Error{Field: OptMap, Message: fmt.Sprintf(format, args...)}
+}
+
+// knownScene returns the guild's scene that a request's scene names (its Viggle id, else its name),
+// or nil when the bot does not know it here.
+func (r *Router) knownScene(ctx context.Context, guild, scene string) (*store.Scene, error) {
+	n := r.names()
+	if n == nil || guild == "" {
+		return nil, nil
+	}
+	s, err := n.SceneByViggleID(ctx, guild, scene)
+	if errors.Is(err, store.ErrNotFound) {
+		s, err = n.SceneByName(ctx, guild, scene)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read scene %q of guild %s: %w", scene, guild, err)
+	}
+	return s, nil
+}
+
+// estimate is about how many credits req would use, from its scene's duration when known here (0
+// when not).
+func (r *Router) estimate(ctx context.Context, guild string, req spec.Request) int {
+	s, err := r.knownScene(ctx, guild, req.SceneID)
+	if err != nil {
+		r.log.Warn("no cost estimate", "err", err)
+	}
+	if s == nil {
+		return 0
+	}
+	return viggle.RenderCredits(s.Duration.Seconds(), req.Fast)
+}
+
+// sceneUsable is nil for a scene that can be rendered, else the bad-input error that says why not.
+func sceneUsable(s *store.Scene) error {
+	switch s.Status {
+	case store.StatusReady:
+		return nil
+	case store.StatusFailed, store.StatusUnknown:
+		return &spec.Error{Field: OptScene, Message: fmt.Sprintf("the import of the scene %s failed, so it cannot be rendered — import it again with /scene import", code(s.Name))}
+	}
+	return &spec.Error{Field: OptScene, Message: fmt.Sprintf("the scene %s is still being imported — try again when /scene list shows it ready", code(s.Name))}
+}
+
+// personList is a scene's persons for a message: "`person_a`, `person_b`".
+func personList(s *store.Scene) string {
+	ids := make([]string, len(s.Persons))
+	for k, p := range s.Persons {
+		ids[k] = code(p.UUID)
+	}
+	return clip(strings.Join(ids, ", "), 600)
+}
+
+// resolve turns the names of a valid request into Viggle ids: `*=character` (every person of scene,
+// the request's scene when it is known here, else nil) and characters by name (the owner's own first,
+// then the guild's shared ones). It checks the persons of a scene known here and that named
+// characters are ready. Bad input is a *spec.Error; it returns the request to send and about how many
+// credits it would use (0: unknown).
+func (r *Router) resolve(ctx context.Context, guild, owner string, req spec.Request, scene *store.Scene) (spec.Request, int, error) {
+	// Persons: * expands to every person not mapped otherwise, where it stands.
+	var mapping []spec.Pair
+	explicit := map[string]bool{}
+	for _, p := range req.Mapping {
+		explicit[p.Person] = true
+	}
+	for _, p := range req.Mapping {
+		if p.Person != everyone {
+			if scene != nil && !slices.ContainsFunc(scene.Persons, func(sp store.Person) bool { return sp.UUID == p.Person }) {
+				return req, 0, mapError("the scene %s has no person %s — its persons are %s", code(scene.Name), code(p.Person), personList(scene))
+			}
+			mapping = append(mapping, p)
+			continue
+		}
+		switch {
+		case scene == nil:
+			return req, 0, mapError("%s stands for every person of a scene imported here with /scene import, and I don't know the persons of %s — map each person by its id instead", code(everyone+"="+p.Character), code(req.SceneID))
+		case len(scene.Persons) == 0:
+			return req, 0, mapError("Viggle listed no persons for the scene %s, so %s maps nobody — import it again with /scene import", code(scene.Name), code(everyone+"="+p.Character))
+		}
+		for _, sp := range scene.Persons {
+			if !explicit[sp.UUID] {
+				mapping = append(mapping, spec.Pair{Person: sp.UUID, Character: p.Character})
+			}
+		}
+	}
+	// Characters by name, each looked up once.
+	ids := map[string]string{}
+	n := r.names()
+	for k, p := range mapping {
+		id, ok := ids[p.Character]
+		if !ok {
+			var err error
+			if id, err = r.characterID(ctx, n, guild, owner, p); err != nil {
+				return req, 0, err
+			}
+			ids[p.Character] = id
+		}
+		mapping[k].Character = id
+	}
+	req.Mapping = mapping
+	if err := req.Validate(); err != nil {
+		return req, 0, err
+	}
+	credits := 0
+	if scene != nil {
+		credits = viggle.RenderCredits(scene.Duration.Seconds(), req.Fast)
+	}
+	return req, credits, nil
+}
+
+// characterID is the Viggle id of the character a map's pair names.
+func (r *Router) characterID(ctx context.Context, n Names, guild, owner string, p spec.Pair) (string, error) {
+	name := p.Character
+	pair := code(p.Person + "=" + name)
+	if n == nil {
+		return name, nil
+	}
+	c, err := n.ResolveCharacter(ctx, owner, guild, keyRef, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if looksLikeCharacterID(name) {
+			return name, nil
+		}
+		return "", mapError("in %s, %s is not one of your characters nor one shared in this server — pick one from the list, make it with /character create, or give a Viggle character id (`char_…`)", pair, code(name))
+	case err != nil:
+		return "", fmt.Errorf("resolve character %q: %w", name, err)
+	}
+	switch c.Status {
+	case store.StatusReady:
+		return c.ViggleID, nil
+	case store.StatusFailed, store.StatusUnknown:
+		return "", mapError("in %s, the character %s could not be made — make it again with /character create", pair, code(c.Name))
+	}
+	return "", mapError("in %s, the character %s is still being prepared — try again when /character list shows it ready", pair, code(c.Name))
+}
+
+// Autocomplete of /render (SQLite only).
+
+// suggestScenes suggests the guild's scenes by name or Viggle id: label the name, value the id.
+func (r *Router) suggestScenes(ctx context.Context, e *Event) (*Response, error) {
+	n := r.names()
+	if n == nil || e.GuildID == "" {
+		return emptyChoices(), nil
+	}
+	list, err := n.SuggestScenes(ctx, e.GuildID, e.Options.String(OptScene), maxChoices)
+	if err != nil {
+		return nil, fmt.Errorf("suggest scenes: %w", err)
+	}
+	resp := emptyChoices()
+	for _, s := range list {
+		if s.ViggleID == "" || runes(s.ViggleID) > maxChoiceText {
+			continue
+		}
+		resp.Choices = append(resp.Choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(s.Name, maxChoiceText), Value: s.ViggleID})
+	}
+	return resp, nil
+}
+
+// currentPair splits a map being typed into what comes before the pair being typed and that pair
+// (white space around "=" belongs to the pair, as spec.ParseMap reads it).
+func currentPair(text string) (base, pair string) {
+	i := len(text)
+	for i > 0 {
+		c, size := utf8.DecodeLastRuneInString(text[:i])
+		if c == ',' || c == ';' {
+			break
+		}
+		if unicode.IsSpace(c) {
+			j := i // the run of white space is text[k:j]
+			k := i - size
+			for k > 0 {
+				c2, s2 := utf8.DecodeLastRuneInString(text[:k])
+				if !unicode.IsSpace(c2) {
+					break
+				}
+				k -= s2
+			}
+			if !(k > 0 && text[k-1] == '=') && !(j < len(text) && text[j] == '=') {
+				break
+			}
+			i = k
+			continue
+		}
+		i -= size
+	}
+	return text[:i], text[i:]
+}
+
+var aroundEq = regexp.MustCompile(`\s*=\s*`)
+
+// mappedPersons are the persons of the pairs in a map's text.
+func mappedPersons(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range strings.FieldsFunc(aroundEq.ReplaceAllString(text, "="), func(c rune) bool {
+		return c == ',' || c == ';' || unicode.IsSpace(c)
+	}) {
+		if person, _, ok := strings.Cut(t, "="); ok {
+			out[person] = true
+		}
+	}
+	return out
+}
+
+// suggestMap completes the pair being typed in `map`: before "=", the chosen scene's persons not yet
+// mapped (and * for all of them); after it, the caller's characters then the guild's shared ones. A
+// choice's value is the whole map with that pair completed (Discord replaces the option's text with
+// it); a completion longer than a choice's value can be is left out.
+func (r *Router) suggestMap(ctx context.Context, e *Event) (*Response, error) {
+	n := r.names()
+	resp := emptyChoices()
+	if n == nil || e.GuildID == "" {
+		return resp, nil
+	}
+	text := e.Options.String(OptMap)
+	base, pair := currentPair(text)
+	add := func(label, value string) {
+		if runes(value) <= maxChoiceText && len(resp.Choices) < maxChoices {
+			resp.Choices = append(resp.Choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(label, maxChoiceText), Value: value})
+		}
+	}
+	person, prefix, typed := strings.Cut(aroundEq.ReplaceAllString(pair, "="), "=")
+	if !typed {
+		scene, err := r.knownScene(ctx, e.GuildID, strings.TrimSpace(e.Options.String(OptScene)))
+		if err != nil || scene == nil {
+			return resp, err
+		}
+		mapped := mappedPersons(base)
+		lower := strings.ToLower(person)
+		if len(mapped) == 0 && len(scene.Persons) > 1 && strings.HasPrefix(everyone, person) {
+			add("* — every person of "+scene.Name, base+everyone+"=")
+		}
+		for k, p := range scene.Persons {
+			if !mapped[p.UUID] && strings.HasPrefix(strings.ToLower(p.UUID), lower) {
+				label := fmt.Sprintf("Person %d — %s", k+1, p.UUID)
+				if p.Type != "" {
+					label += " (" + p.Type + ")"
+				}
+				add(label, base+p.UUID+"=")
+			}
+		}
+		return resp, nil
+	}
+	list, err := n.SuggestCharacters(ctx, e.User(), e.GuildID, keyRef, prefix, maxChoices)
+	if err != nil {
+		return nil, fmt.Errorf("suggest characters: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, c := range list {
+		// The name, when it reads back as this character (the first of that name); else its Viggle id.
+		key := strings.ToLower(c.Name)
+		first := !seen[key]
+		seen[key] = true
+		if c.Status == store.StatusFailed || c.ViggleID == "" {
+			continue
+		}
+		value := c.Name
+		if !first || spec.ValidateID(value) != nil || strings.ContainsAny(value, "=,;") || looksLikeCharacterID(value) {
+			value = c.ViggleID
+		}
+		label := c.Name
+		if c.OwnerID != e.User() {
+			label += " (shared)"
+		}
+		if c.Status != store.StatusReady {
+			label += " (still being prepared)"
+		}
+		add(label, base+person+"="+value)
+	}
+	return resp, nil
 }

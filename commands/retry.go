@@ -21,5 +21,5 @@ func (r *Router) retry(ctx context.Context, e *Event) (*Response, error) {
 	if j.State != store.StateFailed && j.State != store.StateInterrupted {
 		return ephemeralText("Only failed or interrupted renders can be retried."), nil
 	}
-	return r.start(ctx, e, j.Request, j.ID)
+	return r.start(ctx, e, j.Request, j.ID, r.estimate(ctx, j.GuildID, j.Request))
 }

@@ -117,6 +117,9 @@ func progressView(j store.Job, position int) view {
 func progressWith(j store.Job, position int, next string) view {
 	var b strings.Builder
 	b.WriteString(header(j, "Rendering", mapBudget))
+	if j.EstimatedCredits > 0 {
+		fmt.Fprintf(&b, "Cost: about %s\n", creditsText(j.EstimatedCredits))
+	}
 	switch j.State {
 	case store.StateQueued, store.StateSubmitting:
 		b.WriteString("Status: sending to Viggle…\n")
@@ -347,4 +350,12 @@ func resultLink(j *store.Job) string {
 		return j.VideoURL
 	}
 	return ""
+}
+
+// creditsText is "1 credit" or "N credits".
+func creditsText(n int) string {
+	if n == 1 {
+		return "1 credit"
+	}
+	return fmt.Sprintf("%d credits", n)
 }
