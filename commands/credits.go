@@ -1,4 +1,63 @@
 package commands
 
-// creditsRoutes are the routes of /credits (issue 9): none until they are built.
-func (r *Router) creditsRoutes() []Route { return nil }
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/explain"
+)
+
+// CmdCredits is /credits.
+const CmdCredits = "credits"
+
+// creditsRoutes is /credits: the credit balance of the Viggle key in use, only for members with
+// Manage Server (the command's default permission, checked again by the router: server admins can
+// override a default permission).
+func (r *Router) creditsRoutes() []Route {
+	guildOnly := []discordgo.InteractionContextType{discordgo.InteractionContextGuild}
+	manage := int64(discordgo.PermissionManageGuild)
+	return []Route{{
+		Name: CmdCredits,
+		Def: &discordgo.ApplicationCommand{
+			Name:                     CmdCredits,
+			Description:              "The Viggle credits left on the bot's account (only you see it)",
+			Contexts:                 &guildOnly,
+			DefaultMemberPermissions: &manage,
+		},
+		Handle: r.creditsBalance,
+		Perm:   PermManageGuild,
+		Defer:  DeferEphemeral,
+	}}
+}
+
+// creditsBalance answers GET /api/credits, privately.
+func (r *Router) creditsBalance(ctx context.Context, e *Event) (*Response, error) {
+	cr := r.credits()
+	if cr == nil {
+		return ephemeralText(notAvailable), nil
+	}
+	b, err := cr.Credits(ctx)
+	if err != nil {
+		e.SetOutcome("viggle error")
+		r.log.Warn("credit balance not read", "err", err)
+		return ephemeralText(explain.ViggleError(explain.OpCredits, err)), nil
+	}
+	text := fmt.Sprintf("The bot's Viggle account has **%s** left.", creditAmount(b.Balance))
+	if b.TotalUsed > 0 || b.TotalPurchased > 0 {
+		text += fmt.Sprintf(" Used so far: %s of %s bought.", creditAmount(b.TotalUsed), creditAmount(b.TotalPurchased))
+	}
+	text += "\nA render uses about one credit per second of video, twice that with fast: /scene list shows each scene's cost."
+	return ephemeralText(text), nil
+}
+
+// creditAmount is "1 credit", "250 credits" or "12.5 credits".
+func creditAmount(n float64) string {
+	if n == math.Trunc(n) && math.Abs(n) < 1e15 {
+		return creditsText(int(n))
+	}
+	return strconv.FormatFloat(n, 'f', -1, 64) + " credits"
+}

@@ -41,8 +41,7 @@ func newViggleEnv(t *testing.T) *viggleEnv {
 		t.Fatalf("start fake viggle: %v", err)
 	}
 	t.Cleanup(stop)
-	vc, err := viggle.NewClient("test-key-0123456789", viggle.WithBaseURL(u), viggle.WithRetryPolicy(viggle.RetryPolicy{
-		MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxRetryAfter: 5 * time.Millisecond}))
+	vc, err := viggleClientFor(t, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +49,13 @@ func newViggleEnv(t *testing.T) *viggleEnv {
 	t.Cleanup(cat.Wait)
 	e.r, e.logs = testRouter(t, e.eng, &Catalogued{DB: e.db, Catalog: cat, Credits: vc}, nil, nil)
 	return &viggleEnv{handlerEnv: e, fake: fake, vc: vc}
+}
+
+// viggleClientFor is a Viggle client of the base URL u, with quick retries.
+func viggleClientFor(t *testing.T, u string) (*viggle.Client, error) {
+	t.Helper()
+	return viggle.NewClient("test-key-0123456789", viggle.WithBaseURL(u), viggle.WithRetryPolicy(viggle.RetryPolicy{
+		MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxRetryAfter: 5 * time.Millisecond}))
 }
 
 // subcommand makes the interaction invoke cmd sub with options (name, value pairs; a bool value is a

@@ -97,7 +97,7 @@ func ViggleError(op string, err error) string {
 	case hasAPI:
 		return fmt.Sprintf("Viggle refused to %s%s. %s", op, codeNote(api.Code), adviceFor(api.Code, api.HTTPStatus))
 	}
-	return fmt.Sprintf("Something went wrong while asking Viggle to %s. Try again in a moment.", op)
+	return fmt.Sprintf("Viggle did not answer, so I could not %s. Try again in a moment.", op)
 }
 
 // CatalogFailure says why a scene's import or a character's preprocessing did not end ready, from the
