@@ -1,4 +1,337 @@
 package commands
 
-// characterRoutes are the routes of /character create, list, delete and share (issue 9): none until they are built.
-func (r *Router) characterRoutes() []Route { return nil }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"path"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/viggle-bot/viggle-bot/explain"
+	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/store"
+)
+
+// Names of /character.
+const (
+	CmdCharacter = "character"
+	SubCreate    = "create"
+	SubDelete    = "delete"
+	SubShare     = "share"
+	OptImage     = "image"
+)
+
+// maxCharacterImage is the largest photo /character create takes (bytes).
+const maxCharacterImage = 10 << 20
+
+// characterImageTypes are the photo formats /character create takes, by content type.
+var characterImageTypes = map[string]string{"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
+
+// maxCharacterEmbeds is how many thumbnails /character list shows (Discord takes 10 embeds a message).
+const maxCharacterEmbeds = 10
+
+// characterRoutes are the routes of /character create, list, delete and share.
+func (r *Router) characterRoutes() []Route {
+	guildOnly := []discordgo.InteractionContextType{discordgo.InteractionContextGuild}
+	nameOpt := func(desc string, auto bool) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: OptName, Required: true,
+			MaxLength: maxNameLength, Autocomplete: auto, Description: desc}
+	}
+	def := &discordgo.ApplicationCommand{
+		Name:        CmdCharacter,
+		Description: "Your Viggle characters, made from photos",
+		Contexts:    &guildOnly,
+		Options: []*discordgo.ApplicationCommandOption{
+			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: SubCreate, Description: "Make a character from a photo of one person (only you see it)",
+				Options: []*discordgo.ApplicationCommandOption{
+					nameOpt("A name for the character, to use in /render's map", false),
+					{Type: discordgo.ApplicationCommandOptionAttachment, Name: OptImage, Required: true,
+						Description: "A PNG, JPEG or WebP photo, at most 10 MiB"},
+				}},
+			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: SubList, Description: "Your characters, then this server's shared ones (only you see the list)"},
+			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: SubDelete, Description: "Forget one of your characters (or, with Manage Server, a shared one)",
+				Options: []*discordgo.ApplicationCommandOption{nameOpt("The character's name", true)}},
+			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: SubShare, Description: "Let this server's members use one of your characters by name",
+				Options: []*discordgo.ApplicationCommandOption{nameOpt("Your character's name", true)}},
+		},
+	}
+	return []Route{
+		{Name: CmdCharacter + " " + SubCreate, Def: def, Handle: r.characterCreate, Defer: DeferEphemeral},
+		{Name: CmdCharacter + " " + SubList, Handle: r.characterList, Defer: DeferEphemeral},
+		{Name: CmdCharacter + " " + SubDelete, Handle: r.characterDelete, Defer: DeferEphemeral,
+			Autocomplete: map[string]Handler{OptName: r.suggestCharacterNames(false)}},
+		{Name: CmdCharacter + " " + SubShare, Handle: r.characterShare, Defer: DeferEphemeral,
+			Autocomplete: map[string]Handler{OptName: r.suggestCharacterNames(true)}},
+	}
+}
+
+const charactersReadFail = "I could not read the characters just now. Please try again in a moment."
+
+// attachment is the interaction's resolved attachment that the named option picked, or nil.
+func attachment(e *Event, option string) *discordgo.MessageAttachment {
+	id := e.Options.String(option)
+	data := e.ApplicationCommandData()
+	if id == "" || data.Resolved == nil {
+		return nil
+	}
+	return data.Resolved.Attachments[id]
+}
+
+// imageRefusal is why a photo cannot make a character ("" when it can): its format (by content type,
+// else its file name's extension) or its size.
+func imageRefusal(a *discordgo.MessageAttachment) string {
+	if a == nil || a.URL == "" {
+		return "Attach a photo in `image`: a PNG, JPEG or WebP file of at most 10 MiB."
+	}
+	ct, _, err := mime.ParseMediaType(a.ContentType)
+	if err != nil || ct == "" {
+		switch strings.ToLower(path.Ext(a.Filename)) {
+		case ".png":
+			ct = "image/png"
+		case ".jpg", ".jpeg":
+			ct = "image/jpeg"
+		case ".webp":
+			ct = "image/webp"
+		}
+	}
+	if _, ok := characterImageTypes[strings.ToLower(ct)]; !ok {
+		what := a.ContentType
+		if what == "" {
+			what = "of an unknown type"
+		}
+		return fmt.Sprintf("%s is %s: Viggle makes characters from PNG, JPEG or WebP photos only. Convert it (a screenshot of it works) and try again.",
+			code(clip(a.Filename, 80)), what)
+	}
+	if a.Size > maxCharacterImage {
+		return fmt.Sprintf("%s is %s: a character's photo may be at most 10 MiB. Send a smaller one.", code(clip(a.Filename, 80)), mib(int64(a.Size)))
+	}
+	return ""
+}
+
+// characterCreate handles /character create: the photo is checked first (a refusal sends nothing to
+// Viggle), then the catalog preprocesses it and the answer says ready (with its thumbnail) or why not.
+// Only the caller sees it: the photo is of a person.
+func (r *Router) characterCreate(ctx context.Context, e *Event) (*Response, error) {
+	cat := r.catalog()
+	switch {
+	case e.GuildID == "":
+		return ephemeralText(guildOnlyText), nil
+	case cat == nil:
+		return ephemeralText(notAvailable), nil
+	}
+	name := strings.TrimSpace(e.Options.String(OptName))
+	a := attachment(e, OptImage)
+	if why := imageRefusal(a); why != "" {
+		e.SetOutcome("bad input")
+		return ephemeralText(why + " Nothing was sent to Viggle."), nil
+	}
+	if name == "" {
+		e.SetOutcome("bad input")
+		return ephemeralText("**name**: give the character a name. Nothing was sent to Viggle."), nil
+	}
+	if err := e.Defer(ctx); err != nil {
+		e.SetOutcome("not answered")
+		return nil, fmt.Errorf("defer /character create: %w", err)
+	}
+	c, err := cat.CreateCharacter(ctx, jobs.CharacterCreate{OwnerID: e.User(), GuildID: e.GuildID, KeyRef: keyRef, Name: name, ImageURL: a.URL})
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		e.SetOutcome("name taken")
+		return ephemeralText(fmt.Sprintf("You already have a character named %s: pick another name, or delete that one with /character delete. Nothing was sent to Viggle.", code(name))), nil
+	case err != nil && viggleFailure(err):
+		e.SetOutcome("viggle error")
+		return ephemeralText(fmt.Sprintf("The character %s was not made. %s", code(name), explain.ViggleError(explain.OpCharacter, err))), nil
+	case err != nil:
+		return nil, tell("Something went wrong on my side while making the character. Check /character list before you try again.", err)
+	}
+	resp := ephemeralText(characterMadeText(c))
+	if c.Status == store.StatusReady && c.ThumbnailURL != "" {
+		resp.Embeds = []*discordgo.MessageEmbed{{Title: clip(c.Name, maxEmbedTitle), Image: &discordgo.MessageEmbedImage{URL: c.ThumbnailURL}}}
+	}
+	return resp, nil
+}
+
+// characterMadeText is the answer to a create that returned: ready, failed (why) or still being
+// prepared.
+func characterMadeText(c *store.Character) string {
+	switch c.Status {
+	case store.StatusReady:
+		return fmt.Sprintf("Character %s is ready (Viggle id %s). Use it by name in /render's map, e.g. `person_1=%s`; /character share lets this server's members use it too.",
+			code(c.Name), code(c.ViggleID), strings.ReplaceAll(c.Name, "`", "ˋ"))
+	case store.StatusFailed, store.StatusUnknown:
+		return fmt.Sprintf("The character %s was not made. %s\nTry again with /character create, with another photo of one person.",
+			code(c.Name), explain.CatalogFailure(c.Error, c.Status == store.StatusUnknown))
+	}
+	return fmt.Sprintf("Character %s is still being prepared at Viggle; /character list shows when it is ready.", code(c.Name))
+}
+
+// characterStatus is a character's status for a list.
+func characterStatus(c *store.Character) string {
+	switch c.Status {
+	case store.StatusReady:
+		return "ready"
+	case store.StatusFailed:
+		return "failed"
+	case store.StatusUnknown:
+		return "unconfirmed (it may exist at Viggle)"
+	}
+	return "still being prepared"
+}
+
+// characterList handles /character list: the caller's characters, then the guild's shared ones, with
+// the first thumbnails as embeds.
+func (r *Router) characterList(ctx context.Context, e *Event) (*Response, error) {
+	st := r.scenes()
+	switch {
+	case e.GuildID == "":
+		return ephemeralText(guildOnlyText), nil
+	case st == nil:
+		return ephemeralText(notAvailable), nil
+	}
+	list, err := st.ListCharacters(ctx, e.User(), e.GuildID)
+	if err != nil {
+		return nil, tell(charactersReadFail, err)
+	}
+	if len(list) == 0 {
+		return ephemeralText("You have no characters yet, and none is shared in this server: make one with /character create."), nil
+	}
+	return characterListView(list, e.User()), nil
+}
+
+// characterListView lists characters (own, then shared) within a message's limits.
+func characterListView(list []*store.Character, owner string) *Response {
+	var b strings.Builder
+	resp := ephemeralText("")
+	own, shared := 0, 0
+	for _, c := range list {
+		if c.OwnerID == owner {
+			own++
+		} else {
+			shared++
+		}
+	}
+	section := ""
+	for k, c := range list {
+		var p strings.Builder
+		want := "**Your characters** (" + fmt.Sprint(own) + ")"
+		if c.OwnerID != owner {
+			want = "**Shared in this server** (" + fmt.Sprint(shared) + ")"
+		}
+		if want != section {
+			section = want
+			p.WriteString(want + "\n")
+		}
+		fmt.Fprintf(&p, "• **%s** — %s", clip(c.Name, maxNameLength), characterStatus(c))
+		if c.ViggleID != "" {
+			fmt.Fprintf(&p, " · %s", code(clip(c.ViggleID, 80)))
+		}
+		if c.OwnerID == owner && c.Shared {
+			p.WriteString(" · shared here")
+		}
+		if c.OwnerID == owner && c.Status == store.StatusFailed && c.Error != "" {
+			fmt.Fprintf(&p, " (%s)", clip(c.Error, 120))
+		}
+		p.WriteString("\n")
+		if b.Len()+p.Len() > maxContent-60 {
+			fmt.Fprintf(&b, "…and %d more.", len(list)-k)
+			break
+		}
+		b.WriteString(p.String())
+		if c.ThumbnailURL != "" && c.Status == store.StatusReady && len(resp.Embeds) < maxCharacterEmbeds {
+			resp.Embeds = append(resp.Embeds, &discordgo.MessageEmbed{Title: clip(c.Name, maxEmbedTitle), Thumbnail: &discordgo.MessageEmbedThumbnail{URL: c.ThumbnailURL}})
+		}
+	}
+	resp.Content = strings.TrimRight(b.String(), "\n")
+	return resp
+}
+
+// characterDelete handles /character delete: the caller's own character of that name, else (with
+// Manage Server) the guild's shared one.
+func (r *Router) characterDelete(ctx context.Context, e *Event) (*Response, error) {
+	st := r.scenes()
+	switch {
+	case e.GuildID == "":
+		return ephemeralText(guildOnlyText), nil
+	case st == nil:
+		return ephemeralText(notAvailable), nil
+	}
+	name := strings.TrimSpace(e.Options.String(OptName))
+	c, err := st.ResolveCharacter(ctx, e.User(), e.GuildID, keyRef, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.SetOutcome("not found")
+		return ephemeralText(fmt.Sprintf("You have no character named %s, and none of that name is shared here: see /character list.", code(name))), nil
+	case err != nil:
+		return nil, tell(charactersReadFail, err)
+	}
+	if c.OwnerID != e.User() && !canManageGuild(e) {
+		e.SetOutcome("refused")
+		return ephemeralText(fmt.Sprintf("%s is shared here by another member: only they, or a member with the Manage Server permission, can delete it.", code(c.Name))), nil
+	}
+	if err := st.DeleteCharacter(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, tell("I could not delete the character just now. Please try again in a moment.", err)
+	}
+	return ephemeralText(fmt.Sprintf("Character %s is deleted here; renders already made are kept.", code(c.Name))), nil
+}
+
+// characterShare handles /character share: the owner shares one of their characters with this guild.
+func (r *Router) characterShare(ctx context.Context, e *Event) (*Response, error) {
+	st := r.scenes()
+	switch {
+	case e.GuildID == "":
+		return ephemeralText(guildOnlyText), nil
+	case st == nil:
+		return ephemeralText(notAvailable), nil
+	}
+	name := strings.TrimSpace(e.Options.String(OptName))
+	c, err := st.ShareCharacter(ctx, e.User(), e.GuildID, name)
+	var og *store.OtherGuildError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.SetOutcome("not found")
+		return ephemeralText(fmt.Sprintf("You have no character named %s: only your own characters can be shared (see /character list).", code(name))), nil
+	case errors.As(err, &og):
+		e.SetOutcome("refused")
+		return ephemeralText(fmt.Sprintf("%s was made in another server: a character can be shared only in the server it was made in. Make it here with /character create.", code(og.Name))), nil
+	case errors.Is(err, store.ErrDuplicate):
+		e.SetOutcome("name taken")
+		return ephemeralText(fmt.Sprintf("This server already shares a character named %s: make yours under another name to share it.", code(name))), nil
+	case err != nil:
+		return nil, tell("I could not share the character just now. Please try again in a moment.", err)
+	}
+	return ephemeralText(fmt.Sprintf("Character %s is shared with this server: its members can use it by name in /render's map.", code(c.Name))), nil
+}
+
+// suggestCharacterNames suggests characters by name: the caller's own, then (unless ownOnly) the
+// guild's shared ones.
+func (r *Router) suggestCharacterNames(ownOnly bool) Handler {
+	return func(ctx context.Context, e *Event) (*Response, error) {
+		st := r.scenes()
+		resp := emptyChoices()
+		if st == nil || e.GuildID == "" {
+			return resp, nil
+		}
+		list, err := st.SuggestCharacters(ctx, e.User(), e.GuildID, keyRef, e.Options.String(OptName), maxChoices)
+		if err != nil {
+			return nil, fmt.Errorf("suggest characters: %w", err)
+		}
+		seen := map[string]bool{}
+		for _, c := range list {
+			mine := c.OwnerID == e.User()
+			key := strings.ToLower(c.Name)
+			if (ownOnly && !mine) || seen[key] || runes(c.Name) > maxChoiceText || len(resp.Choices) == maxChoices {
+				continue
+			}
+			seen[key] = true // a name resolves to the caller's own first
+			label := c.Name
+			if !mine {
+				label += " (shared)"
+			}
+			resp.Choices = append(resp.Choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(label, maxChoiceText), Value: c.Name})
+		}
+		return resp, nil
+	}
+}
