@@ -52,6 +52,15 @@ type Catalogued struct {
 	Credits CreditsReader // nil: /credits is not available
 }
 
+// What main passes implements what the router asks of it (the names of /render and /job included).
+var (
+	_ Store         = (*Catalogued)(nil)
+	_ SceneStore    = (*Catalogued)(nil)
+	_ Names         = (*Catalogued)(nil)
+	_ Catalog       = (*jobs.Catalog)(nil)
+	_ CreditsReader = (*viggle.Client)(nil)
+)
+
 // scenes is the router's SceneStore, or nil when its Store keeps none.
 func (r *Router) scenes() SceneStore {
 	s, _ := r.st.(SceneStore)

@@ -21,6 +21,13 @@ const (
 	OpCredits   = "read the credit balance"
 )
 
+// checkFirst is what to look at before trying op again after an unknown outcome.
+var checkFirst = map[string]string{
+	OpImport:    "Check /scene list in a few minutes before you try again.",
+	OpCharacter: "Check /character list in a few minutes before you try again.",
+	OpCredits:   "Try again in a moment.",
+}
+
 // viggleCodes are the catalog's own words for codes whose render advice (Advice) does not fit a
 // scene or a character; any other code of the table uses Advice.
 var viggleCodes = map[string]string{
@@ -93,7 +100,7 @@ func ViggleError(op string, err error) string {
 		if hasAPI {
 			note = fmt.Sprintf(" (Viggle answered HTTP %d%s)", api.HTTPStatus, codeNote(api.Code))
 		}
-		return fmt.Sprintf("I asked Viggle to %s but got no usable answer%s, so it may exist there and may have used credits; it was not sent again. Check the list in a few minutes before you try again.", op, note)
+		return fmt.Sprintf("I asked Viggle to %s but got no usable answer%s, so it may exist there and may have used credits; it was not sent again. %s", op, note, checkFirst[op])
 	case hasAPI:
 		return fmt.Sprintf("Viggle refused to %s%s. %s", op, codeNote(api.Code), adviceFor(api.Code, api.HTTPStatus))
 	}
