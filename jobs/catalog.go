@@ -85,10 +85,34 @@ type Catalog struct {
 	o   CatalogOptions
 	log *slog.Logger
 
-	mu   sync.Mutex
-	busy map[string]bool // rows this process is sending or following ("s:" or "c:" + bot id)
-	bg   context.Context // Resume's context: rows still pending after a call are followed under it
-	wg   sync.WaitGroup  // background follows
+	mu     sync.Mutex
+	busy   map[string]bool // rows this process is sending or following ("s:" or "c:" + bot id)
+	bg     context.Context // Resume's context: rows still pending after a call are followed under it
+	wg     sync.WaitGroup  // calls and background follows under way
+	closed bool            // Close was called: no new call or follow starts
+}
+
+// ErrCatalogClosed is returned by ImportScene and CreateCharacter after Close.
+var ErrCatalogClosed = errors.New("jobs: the catalog is shutting down")
+
+// enter counts a call under way, unless the catalog is closed.
+func (c *Catalog) enter() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrCatalogClosed
+	}
+	c.wg.Add(1)
+	return nil
+}
+
+// Close refuses new calls and waits for the calls and background follows under way (cancel Resume's
+// context first so that the follows end): after it returns, nothing of the catalog uses the store.
+func (c *Catalog) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
 }
 
 // NewCatalog returns a Catalog over st and vg.
@@ -126,7 +150,7 @@ func (c *Catalog) unclaim(key string) {
 func (c *Catalog) handOff(key string, follow func(ctx context.Context)) {
 	c.mu.Lock()
 	bg := c.bg
-	if bg == nil || bg.Err() != nil {
+	if bg == nil || bg.Err() != nil || c.closed {
 		delete(c.busy, key)
 		c.mu.Unlock()
 		return
@@ -218,6 +242,10 @@ func finished(s store.Status) bool { return s == store.StatusReady || s == store
 // ErrOutcomeUnknown-wrapped (row unknown: may exist at Viggle; never re-sent), ErrNotSent-wrapped (row failed,
 // nothing sent). A scene still pending when it returns is followed by Resume later.
 func (c *Catalog) ImportScene(ctx context.Context, r SceneImport) (*store.Scene, error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.wg.Done()
 	name := strings.TrimSpace(r.Name)
 	if name == "" {
 		name = r.TemplateID
@@ -359,6 +387,10 @@ func (c *Catalog) follow(ctx context.Context, limit time.Duration, kind, id stri
 // CreateCharacter is the same for POST /api/characters/preprocess (name unique per owner, case-insensitive:
 // a failed or unknown row of that name is replaced, any other → store.ErrDuplicate).
 func (c *Catalog) CreateCharacter(ctx context.Context, r CharacterCreate) (*store.Character, error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.wg.Done()
 	ch := &store.Character{ID: store.NewID(), OwnerID: r.OwnerID, GuildID: r.GuildID, KeyRef: r.KeyRef,
 		Name: strings.TrimSpace(r.Name)}
 	key := "c:" + ch.ID
@@ -509,7 +541,14 @@ func (c *Catalog) Resume(ctx context.Context) error {
 
 // spawn follows a claimed row in the background, releasing it at the end.
 func (c *Catalog) spawn(ctx context.Context, key string, follow func(ctx context.Context)) {
+	c.mu.Lock()
+	if c.closed {
+		delete(c.busy, key)
+		c.mu.Unlock()
+		return
+	}
 	c.wg.Add(1)
+	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
 		defer c.unclaim(key)

@@ -484,3 +484,26 @@ func TestCatalogCharacterFollowElapsesThenResume(t *testing.T) {
 		t.Fatalf("after Resume: %+v", got)
 	}
 }
+
+// TestCatalogCloseRefusesNewCalls: after Close nothing reaches Viggle or the store; Close itself waits
+// for what was under way.
+func TestCatalogCloseRefusesNewCalls(t *testing.T) {
+	env := newCatalogEnv(t, false)
+	c := env.catalog()
+	if _, err := c.ImportScene(context.Background(), jobs.SceneImport{GuildID: "g1", UserID: "u1", TemplateID: "tpl_duo", Name: "Before"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := c.ImportScene(context.Background(), jobs.SceneImport{GuildID: "g1", UserID: "u1", TemplateID: "tpl_duo", Name: "After"}); !errors.Is(err, jobs.ErrCatalogClosed) {
+		t.Fatalf("ImportScene after Close = %v, want ErrCatalogClosed", err)
+	}
+	if _, err := c.CreateCharacter(context.Background(), jobs.CharacterCreate{OwnerID: "u1", GuildID: "g1", Name: "alice", ImageURL: "https://cdn.example/a.png"}); !errors.Is(err, jobs.ErrCatalogClosed) {
+		t.Fatalf("CreateCharacter after Close = %v, want ErrCatalogClosed", err)
+	}
+	if n := env.fake.Imports(); n != 1 {
+		t.Errorf("imports = %d, want only the one before Close", n)
+	}
+	if _, err := env.db.SceneByName(context.Background(), "g1", "After"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a row was written after Close: %v", err)
+	}
+}
