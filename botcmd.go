@@ -69,10 +69,19 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		return terminal.ExitLocal
 	}
 	defer a.Close()
-	route.h = commands.NewHandler(a.engine, a.db, log, nil, nil) // no owners yet
+	// The catalog imports scenes and makes characters (/scene import, /character create), each
+	// recorded before it is sent and followed until ready or failed.
+	catalog := jobs.NewCatalog(a.db, a.viggle, jobs.CatalogOptions{PollInterval: cfg.PollInterval, Logger: log})
+	route.h = commands.NewHandler(a.engine, &commands.Catalogued{DB: a.db, Catalog: catalog, Credits: a.viggle},
+		log, nil, nil) // no owners yet
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Imports and characters left unfinished by the last run: interrupted sends become unknown, the
+	// rest are followed to the end in the background (no Discord needed).
+	if err := catalog.Resume(runCtx); err != nil {
+		log.Error("resume unfinished imports and characters", "err", err)
+	}
 	notifierDone := make(chan struct{})
 	go func() { notifier.Run(runCtx); close(notifierDone) }()
 	// Unfinished jobs resume once the gateway is up (their deliveries need the application id).
@@ -99,6 +108,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		log.Warn("stop the engine", "err", serr)
 	}
 	<-notifierDone
+	catalog.Close() // its calls and follows end (runCtx is done): none uses the database after this
 	switch {
 	case errors.Is(err, bot.ErrUnauthorized):
 		fmt.Fprintln(stderr, "error: Discord refused DISCORD_TOKEN (401 Unauthorized): copy a fresh token from the developer portal (Bot → Reset Token).")
