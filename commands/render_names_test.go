@@ -108,14 +108,14 @@ func TestRenderResolvesNamesAndRecordsTheEstimate(t *testing.T) {
 
 func TestRenderIDsOfScenesNotKnownHere(t *testing.T) {
 	e := catalogEnv(t)
-	map1 := "person_x=char_zzz, person_y=550e8400-e29b-41d4-a716-446655440000, person_z=alice"
+	map1 := "person_x=char_zzz, person_y=550e8400-e29b-41d4-a716-446655440000, person_z=alice, person_w=zed"
 	e.run(t, nil, interaction(t, "render", withOptions("", OptScene, "scene_elsewhere", OptMap, map1)))
 	list := e.jobsOf(t, testUser)
 	if len(list) != 1 {
 		t.Fatalf("%d jobs", len(list))
 	}
 	got := list[0].Request
-	if got.MappingText() != "person_x=char_zzz, person_y=550e8400-e29b-41d4-a716-446655440000, person_z=char_a" || list[0].EstimatedCredits != 0 {
+	if got.MappingText() != "person_x=char_zzz, person_y=550e8400-e29b-41d4-a716-446655440000, person_z=char_a, person_w=zed" || list[0].EstimatedCredits != 0 {
 		t.Fatalf("request %q, estimate %d", got.MappingText(), list[0].EstimatedCredits)
 	}
 }
