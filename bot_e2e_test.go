@@ -201,7 +201,9 @@ func TestBotEndToEnd(t *testing.T) {
 			names = append(names, c.Name+"("+strings.Join(opts, ",")+")")
 		}
 		got := strings.Join(names, " ")
-		if got != "render(scene,map,background,bg_color,fast,model) jobs(status)" {
+		const want = "render(scene,map,background,bg_color,fast,model) jobs(status) job(id) " +
+			"scene(import,list,remove) character(create,list,delete,share) credits()"
+		if got != want {
 			t.Fatalf("registered %s", got)
 		}
 	})
