@@ -243,10 +243,10 @@ func TestBotEndToEnd(t *testing.T) {
 		posts := e.viggle.Creates()
 		for _, opts := range []map[string]any{
 			{"scene": "scene_ok", "map": "person_a"},
-			{"scene": "scene_ok", "map": "a=x, a=y"},
-			{"scene": "scene_ok", "map": "a=x", "background": "original", "bg_color": "1,2,3"},
-			{"scene": "scene_ok", "map": "a=x", "bg_color": "red"},
-			{"scene": `scene"ok`, "map": "a=x"},
+			{"scene": "scene_ok", "map": "a=char_x, a=char_y"},
+			{"scene": "scene_ok", "map": "a=char_x", "background": "original", "bg_color": "1,2,3"},
+			{"scene": "scene_ok", "map": "a=char_x", "bg_color": "red"},
+			{"scene": `scene"ok`, "map": "a=char_x"},
 		} {
 			i := e.command(t, alice, 0, "render", opts)
 			e.waitFor(t, "the refusal", func() bool { return len(e.discord.Callbacks(i.ID)) == 1 })
@@ -260,7 +260,7 @@ func TestBotEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a Viggle failure is shown with its code", func(t *testing.T) {
-		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_fail", "map": "a=x"})
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_fail", "map": "a=char_x"})
 		m := e.final(t, i)
 		if !strings.Contains(m.Content, "CS-UORC01-009") || !strings.Contains(m.Content, "could not track") || !strings.Contains(m.Content, "Viggle job") {
 			t.Fatalf("failure message: %q", m.Content)
@@ -268,7 +268,7 @@ func TestBotEndToEnd(t *testing.T) {
 	})
 
 	t.Run("no credits at submit", func(t *testing.T) {
-		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_nocredits", "map": "a=x"})
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_nocredits", "map": "a=char_x"})
 		m := e.final(t, i)
 		if !strings.Contains(m.Content, "CS-UORC01-008") || !strings.Contains(m.Content, "credits") {
 			t.Fatalf("no-credits message: %q", m.Content)
@@ -276,7 +276,7 @@ func TestBotEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a video over the upload limit is delivered as a link", func(t *testing.T) {
-		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_big", "map": "a=x"}) // no limit sent: 10 MiB
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_big", "map": "a=char_x"}) // no limit sent: 10 MiB
 		m := e.final(t, i)
 		if len(m.Attachments) != 0 || !strings.Contains(m.Content, "/cdn/") {
 			t.Fatalf("big video: %d attachments, content %q", len(m.Attachments), m.Content)
@@ -286,7 +286,7 @@ func TestBotEndToEnd(t *testing.T) {
 	t.Run("a refused acknowledgement sends nothing to Viggle", func(t *testing.T) {
 		posts := e.viggle.Creates()
 		i, err := e.discord.SendCommand(t.Context(), discordtest.SlashCommand{Name: "render", LateAck: true,
-			Options: map[string]any{"scene": "scene_ok", "map": "a=x"}, GuildID: guildID, ChannelID: channelID, UserID: bob})
+			Options: map[string]any{"scene": "scene_ok", "map": "a=char_x"}, GuildID: guildID, ChannelID: channelID, UserID: bob})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +299,7 @@ func TestBotEndToEnd(t *testing.T) {
 	t.Run("an acknowledgement that fails otherwise sends nothing either", func(t *testing.T) {
 		posts := e.viggle.Creates()
 		e.discord.FailNext("POST", "/interactions/*/*/callback", discordtest.Failure{Status: 500, Message: "Internal Server Error"})
-		i := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=y"})
+		i := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_y"})
 		e.waitJob(t, bob, i, "the job to be closed", func(j *store.Job) bool { return !j.ClosedAt.IsZero() })
 		if n := e.viggle.Creates() - posts; n != 0 {
 			t.Fatalf("%d POSTs after a failed acknowledgement", n)
@@ -307,7 +307,7 @@ func TestBotEndToEnd(t *testing.T) {
 	})
 
 	t.Run("/jobs shows a member their own jobs only", func(t *testing.T) {
-		ib := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=bobs_char"})
+		ib := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_bobs"})
 		e.final(t, ib)
 		ia := e.command(t, alice, 0, "jobs", nil)
 		e.waitFor(t, "the list", func() bool { return len(e.discord.Callbacks(ia.ID)) == 1 })

@@ -80,9 +80,9 @@ func TestBotLongRenderNotifiesItsOwnerOnce(t *testing.T) {
 		"scene_lfail": {Duration: longRender, FailCode: "CS-UORC01-009", FailMessage: "could not track a person"},
 	})
 	e.start(t)
-	long := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=x"})
-	fail := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_lfail", "map": "a=x"})
-	quick := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_quick", "map": "a=x"})
+	long := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=char_x"})
+	fail := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_lfail", "map": "a=char_x"})
+	quick := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_quick", "map": "a=char_x"})
 
 	// A render that ends within 20 s of its acknowledgement: the owner is still looking, no follow-up.
 	if m := e.final(t, quick); !strings.HasPrefix(m.Content, "**Done!**") {
@@ -160,7 +160,7 @@ func TestBotFollowUpSurvivesAKill(t *testing.T) {
 			t.Parallel()
 			e := newBotEnv(t, map[string]viggletest.Scenario{"scene_long": {Duration: longRender, Steps: 3, VideoSize: 64 << 10}})
 			first, _ := e.connectedChild(t, 1)
-			i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=x"})
+			i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_long", "map": "a=char_x"})
 			c.arm(t, e, i)
 			c.landed(t, e, i)
 			first.Process.Kill() // SIGKILL
@@ -196,7 +196,7 @@ func TestBotSubmissionOutcomeUnknown(t *testing.T) {
 	for _, scene := range []string{"scene_502", "scene_cut"} {
 		t.Run(scene, func(t *testing.T) {
 			posts := e.viggle.Creates()
-			i := e.command(t, alice, 0, "render", map[string]any{"scene": scene, "map": "a=x"})
+			i := e.command(t, alice, 0, "render", map[string]any{"scene": scene, "map": "a=char_x"})
 			m := e.final(t, i)
 			if !strings.HasPrefix(m.Content, "**Interrupted**") || !strings.Contains(m.Content, "may have") || !strings.Contains(m.Content, "credits") {
 				t.Fatalf("after an unknown outcome: %q", m.Content)

@@ -94,7 +94,7 @@ func TestBotLateResults(t *testing.T) {
 	e.start(t)
 
 	t.Run("an expired token sends the result to the channel, mentioning the owner only", func(t *testing.T) {
-		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 		e.jobID(t, i) // running, and the message shows it
 		e.discord.ExpireToken(i.Token)
 		m := e.channelPost(t, channelID)
@@ -105,7 +105,7 @@ func TestBotLateResults(t *testing.T) {
 	})
 
 	t.Run("a channel that refuses the bot gets a DM instead", func(t *testing.T) {
-		i := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+		i := e.command(t, bob, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 		e.jobID(t, i)
 		e.discord.FailNext("POST", "/channels/*/messages", discordtest.Failure{Status: 403, Code: 50013, Message: "Missing Permissions"})
 		e.discord.ExpireToken(i.Token)
@@ -119,7 +119,7 @@ func TestBotLateResults(t *testing.T) {
 	t.Run("when the DM is refused too the job is undeliverable and /jobs shows its link", func(t *testing.T) {
 		const carol = "400000000000000003"
 		e.discord.BlockDMs(carol)
-		i := e.command(t, carol, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+		i := e.command(t, carol, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 		id := e.jobID(t, i)
 		e.discord.FailNext("POST", "/channels/*/messages", discordtest.Failure{Status: 403, Code: 50013, Message: "Missing Permissions"})
 		e.discord.ExpireToken(i.Token)
@@ -134,7 +134,7 @@ func TestBotLateResults(t *testing.T) {
 
 	t.Run("a 429 on the edit is waited out and the video delivered once", func(t *testing.T) {
 		before := len(e.discord.Requests())
-		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 		e.jobID(t, i)
 		e.discord.FailNext("PATCH", "/webhooks/*/*/messages/@original", discordtest.Failure{RetryAfter: 0.05})
 		m := e.final(t, i)
@@ -168,7 +168,7 @@ func TestBotFourteenMinuteSwitch(t *testing.T) {
 	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 15, Steps: 4}},
 		discordtest.WithClock(func() time.Time { return time.Now().Add(-14*time.Minute - 10*time.Second) }))
 	e.start(t)
-	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 	e.waitFor(t, "the last edit", func() bool {
 		m, ok := e.discord.Original(i.ID)
 		return ok && strings.Contains(m.Content, "Still rendering") && strings.Contains(m.Content, "post the result here")
@@ -199,7 +199,7 @@ func TestBotCancelAndRetry(t *testing.T) {
 		return c
 	}
 
-	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_stuck", "map": "a=x"})
+	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_stuck", "map": "a=char_x"})
 	id := e.jobID(t, i)
 	e.waitFor(t, "running", func() bool { return e.state(t, id).State == store.StateRunning })
 	orig, _ := e.discord.Original(i.ID)
@@ -272,11 +272,11 @@ func TestBotJobsFiltersAndPaging(t *testing.T) {
 	})
 	e.start(t)
 	for n := range 12 {
-		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+		i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 		e.final(t, i)
 		_ = n
 	}
-	fi := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_fail", "map": "a=x"})
+	fi := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_fail", "map": "a=char_x"})
 	e.final(t, fi)
 
 	l := e.command(t, alice, 0, "jobs", nil)
@@ -339,7 +339,7 @@ func TestBotCrashAfterChannelPostDoesNotPostTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor(t, "commands", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
-	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=x"})
+	i := e.command(t, alice, 0, "render", map[string]any{"scene": "scene_ok", "map": "a=char_x"})
 	e.jobID(t, i)
 	e.discord.ExpireToken(i.Token)
 	// Discord creates the message, but its answer is held back: the bot dies before it learns of it.

@@ -91,7 +91,9 @@ func (r *Router) jobView(ctx context.Context, j *store.Job) view {
 	for _, p := range j.Request.Mapping {
 		ch := code(p.Character)
 		if n != nil {
-			if c, err := n.CharacterByViggleID(ctx, p.Character); err == nil {
+			// Only a name the job's owner could have used: their own, or one shared in the job's server
+			// (another member's private character stays an id).
+			if c, err := n.CharacterByViggleID(ctx, p.Character); err == nil && (c.OwnerID == j.OwnerID || (c.Shared && c.GuildID == j.GuildID)) {
 				ch = clip(c.Name, 40) + " " + ch
 			}
 		}

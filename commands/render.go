@@ -265,7 +265,7 @@ func (r *Router) resolve(ctx context.Context, guild, owner string, req spec.Requ
 		id, ok := ids[p.Character]
 		if !ok {
 			var err error
-			if id, err = r.characterID(ctx, n, guild, owner, p, scene != nil); err != nil {
+			if id, err = r.characterID(ctx, n, guild, owner, p); err != nil {
 				return req, 0, err
 			}
 			ids[p.Character] = id
@@ -284,9 +284,9 @@ func (r *Router) resolve(ctx context.Context, guild, owner string, req spec.Requ
 }
 
 // characterID is the Viggle id of the character a map's pair names. A value that names no character
-// is sent as given when it looks like a Viggle id, or when the scene is not known here (strict is
-// false: a map of raw ids, as before scenes could be imported); otherwise it is bad input.
-func (r *Router) characterID(ctx context.Context, n Names, guild, owner string, p spec.Pair, strict bool) (string, error) {
+// is sent as given when it looks like a Viggle id (`char_…` or a UUID); otherwise it is an unknown name,
+// and bad input, on any scene (issue 9's rule).
+func (r *Router) characterID(ctx context.Context, n Names, guild, owner string, p spec.Pair) (string, error) {
 	name := p.Character
 	pair := code(p.Person + "=" + name)
 	if n == nil {
@@ -295,7 +295,7 @@ func (r *Router) characterID(ctx context.Context, n Names, guild, owner string, 
 	c, err := n.ResolveCharacter(ctx, owner, guild, keyRef, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if looksLikeCharacterID(name) || !strict {
+		if looksLikeCharacterID(name) {
 			return name, nil
 		}
 		return "", mapError("in %s, %s is not one of your characters nor one shared in this server — pick one from the list, make it with /character create, or give a Viggle character id (`char_…`)", pair, code(name))
