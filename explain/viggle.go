@@ -137,5 +137,11 @@ func CatalogFailure(recorded string, unknown bool) string {
 	if msg == "" {
 		return "Viggle could not make it. Try again, or with another template or photo."
 	}
+	if i := strings.LastIndex(msg, " ("); i > 0 && strings.HasSuffix(msg, ")") {
+		// Viggle's message with its code, as the catalog records a failure it was told of.
+		if code := msg[i+2 : len(msg)-1]; strings.HasPrefix(strings.ToUpper(code), "CS-") && !strings.Contains(code, " ") {
+			return fmt.Sprintf("Viggle said: %s%s. %s", strings.TrimSuffix(msg[:i], "."), codeNote(code), adviceFor(code, 0))
+		}
+	}
 	return fmt.Sprintf("Viggle said: %s.", strings.TrimSuffix(msg, "."))
 }

@@ -59,6 +59,8 @@ func TestCatalogFailure(t *testing.T) {
 		{"CS-UORC01-008", false, "Viggle refused it (error `CS-UORC01-008`). The Viggle account has run out of credits"},
 		{"Template import failed: no person could be tracked in the video", false, "Viggle said: Template import failed: no person could be tracked in the video."},
 		{"", false, "Viggle could not make it."},
+		{"Rendering failed (CS-UORC01-008)", false, "Viggle said: Rendering failed (error `CS-UORC01-008`). The Viggle account has run out of credits"},
+		{"a message (with an aside)", false, "Viggle said: a message (with an aside)."},
 	} {
 		if got := explain.CatalogFailure(tc.recorded, tc.unknown); !strings.Contains(got, tc.want) {
 			t.Errorf("CatalogFailure(%q, %v) = %q, want %q in it", tc.recorded, tc.unknown, got, tc.want)

@@ -92,6 +92,16 @@ type Catalog struct {
 	closed bool            // Close was called: no new call or follow starts
 }
 
+// withCode is a failure as recorded: Viggle's message followed by its code in parentheses, so that the
+// code is kept for support (explain.CatalogFailure reads it back).
+func withCode(failure, code string) string {
+	code = strings.TrimSpace(code)
+	if code == "" || failure == code || strings.HasSuffix(failure, "("+code+")") {
+		return failure
+	}
+	return failure + " (" + code + ")"
+}
+
 // ErrCatalogClosed is returned by ImportScene and CreateCharacter after Close.
 var ErrCatalogClosed = errors.New("jobs: the catalog is shutting down")
 
@@ -297,7 +307,7 @@ func (c *Catalog) applyScene(s *store.Scene, vs *viggle.Scene) {
 	}
 	s.Error = ""
 	if s.Status == store.StatusFailed {
-		if s.Error = vs.Failure(); s.Error == "" {
+		if s.Error = withCode(vs.Failure(), vs.ErrorCode); s.Error == "" {
 			s.Error = FactNoReason
 		}
 	}
@@ -441,7 +451,7 @@ func (c *Catalog) applyCharacter(ch *store.Character, vc *viggle.Character) {
 	}
 	ch.Error = ""
 	if ch.Status == store.StatusFailed {
-		if ch.Error = vc.Failure(); ch.Error == "" {
+		if ch.Error = withCode(vc.Failure(), vc.ErrorCode); ch.Error == "" {
 			ch.Error = FactNoReason
 		}
 	}
