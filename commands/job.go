@@ -125,15 +125,14 @@ func (r *Router) jobView(ctx context.Context, j *store.Job) view {
 	if link := resultLink(j); link != "" && runes(link) < 600 {
 		fmt.Fprintf(&b, "Result: %s\n", link)
 	}
-	v := view{Content: b.String()}
-	if j.State.Final() {
-		v.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.Button{Label: "Re-render (a new render: uses credits again)", Style: discordgo.SecondaryButton, CustomID: rerenderID.build(j.ID)},
-		}}}
-	} else {
-		v.Components = cancelButton(*j)
+	// Re-render is always offered (a new job with the same parameters); Cancel too while it runs.
+	buttons := []discordgo.MessageComponent{
+		discordgo.Button{Label: "Re-render (a new render: uses credits again)", Style: discordgo.SecondaryButton, CustomID: rerenderID.build(j.ID)},
 	}
-	return v
+	if !j.State.Final() {
+		buttons = append(buttons, discordgo.Button{Label: "Cancel render", Style: discordgo.DangerButton, CustomID: cancelID.build(j.ID)})
+	}
+	return view{Content: b.String(), Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: buttons}}}
 }
 
 // suggestJobs suggests the caller's latest jobs here: "scene name · state · age", value the job id.
@@ -182,15 +181,12 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
 }
 
-// rerender is /job's Re-render button: any ended job of the clicker's own, again as a new job each
-// click (not a retry: Retry's one-retry rule stays).
+// rerender is /job's Re-render button: any job of the clicker's own, again as a new job each click
+// (not a retry: Retry's one-retry rule stays).
 func (r *Router) rerender(ctx context.Context, e *Event) (*Response, error) {
 	j, refusal, err := r.ownJob(ctx, e, e.Args.String("job"), "render it again. You can start your own with /render.")
 	if refusal != nil || err != nil {
 		return refusal, err
-	}
-	if !j.State.Final() {
-		return ephemeralText("This render is still running: wait for it to end, or cancel it, before rendering it again."), nil
 	}
 	return r.start(ctx, e, j.Request, "", r.estimate(ctx, j.GuildID, j.Request))
 }
