@@ -100,3 +100,21 @@ func TestRerenderMakesANewJobEachClick(t *testing.T) {
 	}))
 	wantEphemeral(t, calls, "can render it again")
 }
+
+// TestJobNamesOnlyCharactersItsOwnerCouldUse: a map that gave another member's private character by its
+// id shows the id in /job, never that member's name for it.
+func TestJobNamesOnlyCharactersItsOwnerCouldUse(t *testing.T) {
+	e := catalogEnv(t)
+	e.run(t, nil, interaction(t, "render", withOptions("", OptScene, "scene_v1", OptMap, "p1=alice, p2=char_c")))
+	j := e.jobsOf(t, testUser)[0]
+	var shown string
+	for _, c := range e.run(t, nil, interaction(t, "render", jobCommand(j.ID, false))) {
+		shown += string(c.Body)
+	}
+	if !strings.Contains(shown, "Alice") || !strings.Contains(shown, "char_c") || strings.Contains(shown, "Carol") {
+		t.Fatalf("/job shows:\n%s\nwant Alice by name, and char_c without Carol's name", shown)
+	}
+	if !strings.Contains(shown, "rerender:"+j.ID) || !strings.Contains(shown, "cancel:"+j.ID) {
+		t.Fatalf("/job of a running job lacks Re-render or Cancel:\n%s", shown)
+	}
+}
