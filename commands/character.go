@@ -116,11 +116,8 @@ func imageRefusal(a *discordgo.MessageAttachment) string {
 // Only the caller sees it: the photo is of a person.
 func (r *Router) characterCreate(ctx context.Context, e *Event) (*Response, error) {
 	cat := r.catalog()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case cat == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, cat != nil); refusal != nil {
+		return refusal, nil
 	}
 	name := strings.TrimSpace(e.Options.String(OptName))
 	a := attachment(e, OptImage)
@@ -185,11 +182,8 @@ func characterStatus(c *store.Character) string {
 // the first thumbnails as embeds.
 func (r *Router) characterList(ctx context.Context, e *Event) (*Response, error) {
 	st := r.scenes()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case st == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, st != nil); refusal != nil {
+		return refusal, nil
 	}
 	list, err := st.ListCharacters(ctx, e.User(), e.GuildID)
 	if err != nil {
@@ -252,11 +246,8 @@ func characterListView(list []*store.Character, owner string) *Response {
 // Manage Server) the guild's shared one.
 func (r *Router) characterDelete(ctx context.Context, e *Event) (*Response, error) {
 	st := r.scenes()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case st == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, st != nil); refusal != nil {
+		return refusal, nil
 	}
 	name := strings.TrimSpace(e.Options.String(OptName))
 	c, err := st.ResolveCharacter(ctx, e.User(), e.GuildID, keyRef, name)
@@ -280,11 +271,8 @@ func (r *Router) characterDelete(ctx context.Context, e *Event) (*Response, erro
 // characterShare handles /character share: the owner shares one of their characters with this guild.
 func (r *Router) characterShare(ctx context.Context, e *Event) (*Response, error) {
 	st := r.scenes()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case st == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, st != nil); refusal != nil {
+		return refusal, nil
 	}
 	name := strings.TrimSpace(e.Options.String(OptName))
 	c, err := st.ShareCharacter(ctx, e.User(), e.GuildID, name)

@@ -156,12 +156,18 @@ func (r *Router) permitted(next Handler) Handler {
 	}
 }
 
+// canManageGuild reports whether the member has Manage Server (or Administrator, which implies it):
+// the route permission PermManageGuild, and the handlers' own "its owner, or Manage Server" checks.
+func canManageGuild(e *Event) bool {
+	const need = discordgo.PermissionManageGuild | discordgo.PermissionAdministrator
+	return e.Member != nil && e.Member.Permissions&need != 0
+}
+
 // refusal is why e's member may not use its route ("" when they may).
 func (r *Router) refusal(e *Event) string {
 	switch e.Route.Perm {
 	case PermManageGuild:
-		const need = discordgo.PermissionManageGuild | discordgo.PermissionAdministrator
-		if e.Member == nil || e.Member.Permissions&need == 0 {
+		if !canManageGuild(e) {
 			return "You need the Manage Server permission to use this."
 		}
 	case PermOwners:

@@ -62,16 +62,25 @@ const (
 	scenesReadFail = "I could not read this server's scenes just now. Please try again in a moment."
 )
 
+// inAServer is the refusal of a scene or character command used outside a server, or on a bot wired
+// without what it needs (available false); nil when it may go on.
+func inAServer(e *Event, available bool) *Response {
+	switch {
+	case e.GuildID == "":
+		return ephemeralText(guildOnlyText)
+	case !available:
+		return ephemeralText(notAvailable)
+	}
+	return nil
+}
+
 // sceneImport handles /scene import: it defers publicly (an import takes seconds to minutes), imports
 // the template through the catalog and replaces the "thinking…" message with the scene's persons and
 // cost, or why it failed.
 func (r *Router) sceneImport(ctx context.Context, e *Event) (*Response, error) {
 	cat := r.catalog()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case cat == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, cat != nil); refusal != nil {
+		return refusal, nil
 	}
 	template := strings.TrimSpace(e.Options.String(OptTemplate))
 	name := strings.TrimSpace(e.Options.String(OptName))
@@ -171,11 +180,8 @@ func sceneStatus(s *store.Scene) string {
 // sceneList handles /scene list: this guild's scenes, only to the caller.
 func (r *Router) sceneList(ctx context.Context, e *Event) (*Response, error) {
 	st := r.scenes()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case st == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, st != nil); refusal != nil {
+		return refusal, nil
 	}
 	list, err := st.ListScenes(ctx, e.GuildID)
 	if err != nil {
@@ -224,20 +230,11 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// canManageGuild reports whether the member has Manage Server (or Administrator).
-func canManageGuild(e *Event) bool {
-	const need = discordgo.PermissionManageGuild | discordgo.PermissionAdministrator
-	return e.Member != nil && e.Member.Permissions&need != 0
-}
-
 // sceneRemove handles /scene remove: its importer, or a member with Manage Server, forgets a scene here.
 func (r *Router) sceneRemove(ctx context.Context, e *Event) (*Response, error) {
 	st := r.scenes()
-	switch {
-	case e.GuildID == "":
-		return ephemeralText(guildOnlyText), nil
-	case st == nil:
-		return ephemeralText(notAvailable), nil
+	if refusal := inAServer(e, st != nil); refusal != nil {
+		return refusal, nil
 	}
 	name := strings.TrimSpace(e.Options.String(OptName))
 	s, err := st.SceneByName(ctx, e.GuildID, name)
