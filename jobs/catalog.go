@@ -92,11 +92,18 @@ type Catalog struct {
 	closed bool            // Close was called: no new call or follow starts
 }
 
-// withCode is a failure as recorded: Viggle's message followed by its code in parentheses, so that the
-// code is kept for support (explain.CatalogFailure reads it back).
-func withCode(failure, code string) string {
+// failureOf is the failure recorded for a scene or character in status st ("" unless failed): Viggle's
+// message followed by its code in parentheses, so that the code is kept for support
+// (explain.CatalogFailure reads it back), or FactNoReason when Viggle gave neither.
+func failureOf(st store.Status, failure, code string) string {
+	if st != store.StatusFailed {
+		return ""
+	}
 	code = strings.TrimSpace(code)
-	if code == "" || failure == code || strings.HasSuffix(failure, "("+code+")") {
+	switch {
+	case failure == "":
+		return FactNoReason
+	case code == "" || failure == code || strings.HasSuffix(failure, "("+code+")"):
 		return failure
 	}
 	return failure + " (" + code + ")"
@@ -305,12 +312,7 @@ func (c *Catalog) applyScene(s *store.Scene, vs *viggle.Scene) {
 	if vs.Status != "" && !vs.Status.Known() {
 		c.log.Info("unknown viggle scene status, treated as in progress", "scene", s.ID, "status", vs.Status)
 	}
-	s.Error = ""
-	if s.Status == store.StatusFailed {
-		if s.Error = withCode(vs.Failure(), vs.ErrorCode); s.Error == "" {
-			s.Error = FactNoReason
-		}
-	}
+	s.Error = failureOf(s.Status, vs.Failure(), vs.ErrorCode)
 	if d, ok := vs.Duration(); ok {
 		s.Duration = d
 	}
@@ -449,12 +451,7 @@ func (c *Catalog) applyCharacter(ch *store.Character, vc *viggle.Character) {
 	if vc.Status != "" && !vc.Status.Known() {
 		c.log.Info("unknown viggle character status, treated as in progress", "character", ch.ID, "status", vc.Status)
 	}
-	ch.Error = ""
-	if ch.Status == store.StatusFailed {
-		if ch.Error = withCode(vc.Failure(), vc.ErrorCode); ch.Error == "" {
-			ch.Error = FactNoReason
-		}
-	}
+	ch.Error = failureOf(ch.Status, vc.Failure(), vc.ErrorCode)
 	if vc.ThumbnailURL != "" {
 		ch.ThumbnailURL = vc.ThumbnailURL
 	}

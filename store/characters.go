@@ -322,21 +322,7 @@ func (db *DB) ListCharacters(ctx context.Context, ownerID, guildID string) ([]*C
 // DeleteCharacter forgets the character with that bot id (freeing its name), or returns
 // ErrNotFound. Who may delete it is the caller's decision.
 func (db *DB) DeleteCharacter(ctx context.Context, id string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM characters WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err == nil && n == 0 {
-			err = notFound("character %s not found", id)
-		}
-		return err
-	})
-	if err != nil {
-		return wrap(err, "store: delete character %s", id)
-	}
-	return nil
+	return db.deleteByID(ctx, "characters", "character", id)
 }
 
 // ShareCharacter shares the owner's character of that name (case-insensitive) with guildID, the

@@ -314,19 +314,25 @@ func (db *DB) ListScenes(ctx context.Context, guildID string) ([]*Scene, error) 
 
 // DeleteScene forgets the scene with that bot id (other guilds keep theirs), or returns ErrNotFound.
 func (db *DB) DeleteScene(ctx context.Context, id string) error {
+	return db.deleteByID(ctx, "scenes", "scene", id)
+}
+
+// deleteByID deletes the row of table (a constant of this package, never input) with that bot id, or
+// returns ErrNotFound naming it as what.
+func (db *DB) deleteByID(ctx context.Context, table, what, id string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM scenes WHERE id = ?`, id)
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
 		if err == nil && n == 0 {
-			err = notFound("scene %s not found", id)
+			err = notFound("%s %s not found", what, id)
 		}
 		return err
 	})
 	if err != nil {
-		return wrap(err, "store: delete scene %s", id)
+		return wrap(err, "store: delete %s %s", what, id)
 	}
 	return nil
 }
