@@ -50,6 +50,7 @@ type Catalogued struct {
 	*store.DB
 	Catalog Catalog       // nil: /scene import and /character create are not available
 	Credits CreditsReader // nil: /credits is not available
+	Keys    Keys          // nil: every guild uses the shared key and /config key is not available
 }
 
 // What main passes implements what the router asks of it (the names of /render and /job included).
