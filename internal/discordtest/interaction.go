@@ -81,8 +81,9 @@ type SlashCommand struct {
 	UserID            string // default DefaultUserID
 	Username          string // default the known name, else "user<id>"
 	GlobalName        string
-	Locale            string // default "en-US"
-	MemberPermissions string // default: view, send, embed, attach, use commands
+	Locale            string   // default "en-US"
+	MemberPermissions string   // default: view, send, embed, attach, use commands
+	MemberRoles       []string // role ids of the invoking member (default none)
 	// AttachmentSizeLimit is the interaction's attachment_size_limit in
 	// bytes; 0 leaves the field out (uploads are then held to 10 MiB).
 	AttachmentSizeLimit int64
@@ -106,6 +107,7 @@ type Component struct {
 	GlobalName          string
 	Locale              string
 	MemberPermissions   string
+	MemberRoles         []string
 	AttachmentSizeLimit int64
 	AppPermissions      string
 	LateAck             bool
@@ -117,6 +119,7 @@ type actor struct {
 	dm                            bool
 	userID, username, globalName  string
 	locale, memberPerms, appPerms string
+	roles                         []string
 	limit                         int64
 }
 
@@ -185,6 +188,10 @@ func (s *Server) baseInteractionLocked(a *actor, typ int) (map[string]any, error
 	if a.memberPerms == "" {
 		a.memberPerms = defaultMemberPermissions
 	}
+	roles := []any{}
+	for _, r := range a.roles {
+		roles = append(roles, r)
+	}
 	chJSON := s.channelJSONLocked(s.channels[a.channelID])
 	chJSON["permissions"] = a.memberPerms
 	p["guild_id"] = a.guildID
@@ -194,7 +201,7 @@ func (s *Server) baseInteractionLocked(a *actor, typ int) (map[string]any, error
 	p["channel"] = chJSON
 	p["member"] = map[string]any{
 		"user":                         s.userJSONLocked(a.userID),
-		"roles":                        []any{},
+		"roles":                        roles,
 		"premium_since":                nil,
 		"permissions":                  a.memberPerms,
 		"pending":                      false,
@@ -254,7 +261,7 @@ func (s *Server) commandLocked(c SlashCommand) (*interactionState, error) {
 	}
 	a := actor{guildID: c.GuildID, channelID: c.ChannelID, dm: c.DM, userID: c.UserID, username: c.Username,
 		globalName: c.GlobalName, locale: c.Locale, memberPerms: c.MemberPermissions, appPerms: c.AppPermissions,
-		limit: c.AttachmentSizeLimit}
+		roles: c.MemberRoles, limit: c.AttachmentSizeLimit}
 	p, err := s.baseInteractionLocked(&a, InteractionApplicationCommand)
 	if err != nil {
 		return nil, fmt.Errorf("discordtest: send command /%s: %w", c.Name, err)
@@ -577,7 +584,7 @@ func (s *Server) SendComponent(ctx context.Context, c Component) (*Interaction, 
 	ch := s.channels[m.ChannelID]
 	a := actor{guildID: c.GuildID, channelID: c.ChannelID, userID: c.UserID, username: c.Username,
 		globalName: c.GlobalName, locale: c.Locale, memberPerms: c.MemberPermissions, appPerms: c.AppPermissions,
-		limit: c.AttachmentSizeLimit}
+		roles: c.MemberRoles, limit: c.AttachmentSizeLimit}
 	if a.channelID == "" {
 		a.channelID = m.ChannelID
 	}
