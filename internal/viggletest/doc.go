@@ -86,7 +86,8 @@
 //     "message":"Job not found",...}}. Unknown path: 404 {"detail":"Not Found"};
 //     wrong method: 405 {"detail":"Method Not Allowed"}.
 //
-// With WithAPIKey every /api call needs "Authorization: Bearer <key>": no
+// With WithAPIKey every /api call needs "Authorization: Bearer <key>"
+// (WithAPIKeys: any of several keys, one account for all of them): no
 // header answers 401 {"detail":"Not authenticated"}, a wrong key 401
 // {"detail":{"error_code":"CS-UORC01-007","message":"Invalid or expired API
 // key","action":"Check your API key in the Viggle dashboard"}}. Every request

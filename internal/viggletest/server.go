@@ -27,7 +27,7 @@ const maxFormBytes = 10 << 20
 // Server is a fake Viggle /api server. It is an http.Handler; use Start or
 // httptest.NewServer to serve it. All methods are safe for concurrent use.
 type Server struct {
-	apiKey      string
+	apiKeys     []string // accepted bearer keys; none: any key or none is accepted
 	now         func() time.Time
 	cdnTTL      time.Duration
 	recordLimit int
@@ -104,8 +104,24 @@ type Option func(*Server)
 
 // WithAPIKey makes the Server require "Authorization: Bearer <key>" on every
 // /api call. Without it, any key or none is accepted. /cdn/ paths never
-// need a key.
-func WithAPIKey(key string) Option { return func(s *Server) { s.apiKey = key } }
+// need a key. It replaces the keys of an earlier WithAPIKey or WithAPIKeys.
+func WithAPIKey(key string) Option { return WithAPIKeys(key) }
+
+// WithAPIKeys is WithAPIKey for several accounts: a bearer of any of keys is
+// accepted, any other key answers 401. Empty keys are ignored (none left:
+// any key or none is accepted). The fake keeps one account for all of them:
+// a job created with one key can be polled with another (tests check which
+// key each request carried with Requests).
+func WithAPIKeys(keys ...string) Option {
+	return func(s *Server) {
+		s.apiKeys = nil
+		for _, k := range keys {
+			if k != "" {
+				s.apiKeys = append(s.apiKeys, k)
+			}
+		}
+	}
+}
 
 // WithClock sets the time source (default time.Now). It must be safe for
 // concurrent use.
@@ -447,10 +463,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorize checks the bearer key when WithAPIKey was given, answering 401
-// in the two documented shapes.
+// authorize checks the bearer key when WithAPIKey or WithAPIKeys was given,
+// answering 401 in the two documented shapes.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
-	if s.apiKey == "" {
+	if len(s.apiKeys) == 0 {
 		return true
 	}
 	h := r.Header.Get("Authorization")
@@ -460,12 +476,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	scheme, key, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") || !constantTimeEqual(strings.TrimSpace(key), s.apiKey) {
+	if !strings.EqualFold(scheme, "Bearer") || !s.knownKey(strings.TrimSpace(key)) {
 		writeError(w, http.StatusUnauthorized, CodeInvalidKey, "Invalid or expired API key",
 			"Check your API key in the Viggle dashboard")
 		return false
 	}
 	return true
+}
+
+// knownKey reports whether key is one of the accepted keys, comparing with
+// every one of them in constant time.
+func (s *Server) knownKey(key string) bool {
+	ok := false
+	for _, k := range s.apiKeys {
+		if constantTimeEqual(key, k) {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // parseForm parses a multipart or urlencoded body and returns its values.

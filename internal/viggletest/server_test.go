@@ -403,6 +403,45 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+func TestAPIKeys(t *testing.T) {
+	t.Parallel()
+	s := viggletest.New(viggletest.WithAPIKeys("sk-shared-1111", "", "sk-guild-2222"),
+		viggletest.WithScenarios(map[string]viggletest.Scenario{"scene_q": {Polls: 1}}))
+	c := setup(t, s)
+	shared, guild, other := *c, *c, *c
+	shared.key, guild.key, other.key = "sk-shared-1111", "sk-guild-2222", "sk-other-3333"
+
+	// Either key is accepted, and one account serves both: a job made with one is seen with the other.
+	id := shared.create(t, "scene_q")
+	guild.status(t, id)
+	for _, k := range []*client{&other, c} { // c: testKey, not one of them
+		resp, b := k.do(t, http.MethodGet, "/api/credits", nil, "")
+		if resp.StatusCode != http.StatusUnauthorized || detailCode(decode(t, b)) != "CS-UORC01-007" {
+			t.Errorf("credits with %s: HTTP %d %s, want 401 CS-UORC01-007", k.key, resp.StatusCode, b)
+		}
+	}
+	// Each request's bearer is recorded.
+	var got []string
+	for _, r := range s.Requests() {
+		got = append(got, r.Header.Get("Authorization"))
+	}
+	want := []string{"Bearer sk-shared-1111", "Bearer sk-guild-2222", "Bearer sk-other-3333", "Bearer " + testKey}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("recorded Authorization headers = %q, want %q", got, want)
+	}
+
+	// The empty key alone, or WithAPIKey after it, keeps the last word.
+	if resp, _ := setup(t, viggletest.New(viggletest.WithAPIKeys(""))).do(t, http.MethodGet, "/api/credits", nil, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("WithAPIKeys(\"\"): credits HTTP %d, want 200 (any key)", resp.StatusCode)
+	}
+	one := viggletest.New(viggletest.WithAPIKeys("sk-a-1", "sk-b-2"), viggletest.WithAPIKey(testKey))
+	oc := setup(t, one)
+	oc.key = "sk-a-1"
+	if resp, _ := oc.do(t, http.MethodGet, "/api/credits", nil, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("WithAPIKey after WithAPIKeys: an earlier key answered HTTP %d, want 401", resp.StatusCode)
+	}
+}
+
 func TestCDN(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
