@@ -366,20 +366,21 @@ func (db *DB) ShareCharacter(ctx context.Context, ownerID, guildID, name string)
 
 // suggestCharactersSQL selects, for each status in suggestOrder, up to ?5 of owner ?1's characters
 // made with key ?6 whose name key is in [?2, ?3); then, for each status, up to ?5 of those shared
-// with guild ?4 by others, made with key ?6. Each part is an index range scan read in index order
-// (named, as in suggestScenesSQL); rank says which part a row comes from, sort its place there.
+// with guild ?4 by others, made with key ?6; only usable ones (an empty review: the condition of both
+// partial indexes). Each part is an index range scan read in index order (named, as in
+// suggestScenesSQL); rank says which part a row comes from, sort its place there.
 var suggestCharactersSQL = func() string {
 	var parts []string
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(i)+` AS rank,
 			name_key AS sort FROM characters INDEXED BY characters_owner_key_status_name_idx
-			WHERE owner_id = ?1 AND key_ref = ?6 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
+			WHERE owner_id = ?1 AND key_ref = ?6 AND review = '' AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
 			ORDER BY name_key LIMIT ?5)`)
 	}
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(len(suggestOrder)+i)+` AS rank,
 			name_key AS sort FROM characters INDEXED BY characters_shared_key_status_name_idx
-			WHERE guild_id = ?4 AND shared = 1 AND key_ref = ?6 AND status = '`+string(st)+`'
+			WHERE guild_id = ?4 AND shared = 1 AND review = '' AND key_ref = ?6 AND status = '`+string(st)+`'
 				AND name_key >= ?2 AND name_key < ?3 AND owner_id <> ?1
 			ORDER BY name_key LIMIT ?5)`)
 	}

@@ -270,7 +270,8 @@ func (db *DB) GetScene(ctx context.Context, id string) (*Scene, error) {
 	return s, nil
 }
 
-// SceneByViggleID returns the guild's scene with that Viggle id (case-sensitive), or ErrNotFound.
+// SceneByViggleID returns the guild's scene with that Viggle id (case-sensitive), made with any key, or
+// ErrNotFound. Renders look scenes up with SceneByViggleIDForKey.
 func (db *DB) SceneByViggleID(ctx context.Context, guildID, viggleID string) (*Scene, error) {
 	s, err := db.oneScene(ctx, `WHERE guild_id = ? AND viggle_id = ?`, guildID, viggleID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -282,11 +283,41 @@ func (db *DB) SceneByViggleID(ctx context.Context, guildID, viggleID string) (*S
 	return s, nil
 }
 
-// SceneByName returns the guild's scene of that name (case-insensitive), or ErrNotFound.
+// SceneByViggleIDForKey returns the guild's scene with that Viggle id (case-sensitive) imported with the
+// Viggle key keyRef (the key the guild's renders use: a scene of another key does not exist for it), or
+// ErrNotFound.
+func (db *DB) SceneByViggleIDForKey(ctx context.Context, guildID, keyRef, viggleID string) (*Scene, error) {
+	s, err := db.oneScene(ctx, `WHERE guild_id = ? AND viggle_id = ? AND key_ref = ?`, guildID, viggleID, keyRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("scene %s not found in guild %s for this key", viggleID, guildID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: scene %s in guild %s: %w", viggleID, guildID, err)
+	}
+	return s, nil
+}
+
+// SceneByName returns the guild's scene of that name (case-insensitive), made with any key, or
+// ErrNotFound: what holds the name (names are unique in a guild whatever the key), for /scene remove.
+// Renders look scenes up with SceneByNameForKey.
 func (db *DB) SceneByName(ctx context.Context, guildID, name string) (*Scene, error) {
 	s, err := db.oneScene(ctx, `WHERE guild_id = ? AND name_key = ?`, guildID, nameKey(name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no scene named %q in guild %s", name, guildID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: scene %q in guild %s: %w", name, guildID, err)
+	}
+	return s, nil
+}
+
+// SceneByNameForKey returns the guild's scene of that name (case-insensitive) imported with the Viggle
+// key keyRef, or ErrNotFound (also when the guild's scene of that name was imported with another key:
+// it still holds the name, see SceneByName).
+func (db *DB) SceneByNameForKey(ctx context.Context, guildID, keyRef, name string) (*Scene, error) {
+	s, err := db.oneScene(ctx, `WHERE guild_id = ? AND name_key = ? AND key_ref = ?`, guildID, nameKey(name), keyRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no scene named %q in guild %s for this key", name, guildID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: scene %q in guild %s: %w", name, guildID, err)
@@ -302,10 +333,22 @@ func (db *DB) oneScene(ctx context.Context, where string, args ...any) (*Scene, 
 	return scanScene(db.sql.QueryRowContext(ctx, `SELECT `+sceneColumns+` FROM scenes `+where, args...))
 }
 
-// ListScenes returns the guild's scenes (of every status) by name (case-insensitive).
+// ListScenes returns the guild's scenes (of every status, made with any key: KeyRef says which) by name
+// (case-insensitive).
 func (db *DB) ListScenes(ctx context.Context, guildID string) ([]*Scene, error) {
 	scenes, err := db.queryScenes(ctx, `SELECT `+sceneColumns+` FROM scenes WHERE guild_id = ?
 		ORDER BY name_key, id`, guildID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list scenes of guild %s: %w", guildID, err)
+	}
+	return scenes, nil
+}
+
+// ListScenesForKey returns the guild's scenes (of every status) imported with the Viggle key keyRef, by
+// name (case-insensitive).
+func (db *DB) ListScenesForKey(ctx context.Context, guildID, keyRef string) ([]*Scene, error) {
+	scenes, err := db.queryScenes(ctx, `SELECT `+sceneColumns+` FROM scenes WHERE guild_id = ? AND key_ref = ?
+		ORDER BY name_key, id`, guildID, keyRef)
 	if err != nil {
 		return nil, fmt.Errorf("store: list scenes of guild %s: %w", guildID, err)
 	}
@@ -337,8 +380,8 @@ func (db *DB) deleteByID(ctx context.Context, table, what, id string) error {
 	return nil
 }
 
-// suggestScenesSQL selects, for each status in suggestOrder, up to ?6 scenes of guild ?1 whose name
-// key is in [?2, ?3) and up to ?6 whose lower(id) is in [?4, ?5). Each part is an index range scan
+// suggestScenesSQL selects, for each status in suggestOrder, up to ?6 scenes of guild ?1 imported with key
+// ?7 whose name key is in [?2, ?3) and up to ?6 whose lower(id) is in [?4, ?5). Each part is an index range scan
 // read in index order (named: the planner would rather take the unique index on the name and
 // filter the status, reading every match), so it reads no more rows than it returns and sorts
 // nothing; rank says which part a row comes from (a status's name matches, then its id matches),
@@ -348,24 +391,31 @@ var suggestScenesSQL = func() string {
 	for i, st := range suggestOrder {
 		parts = append(parts,
 			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i)+` AS rank, name_key AS sort
-				FROM scenes INDEXED BY scenes_guild_status_name_idx
-				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
+				FROM scenes INDEXED BY scenes_guild_key_status_name_idx
+				WHERE guild_id = ?1 AND key_ref = ?7 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
 				ORDER BY name_key LIMIT ?6)`,
 			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i+1)+` AS rank, lower(viggle_id) AS sort
-				FROM scenes INDEXED BY scenes_guild_status_id_idx
-				WHERE guild_id = ?1 AND status = '`+string(st)+`' AND viggle_id IS NOT NULL
+				FROM scenes INDEXED BY scenes_guild_key_status_id_idx
+				WHERE guild_id = ?1 AND key_ref = ?7 AND status = '`+string(st)+`' AND viggle_id IS NOT NULL
 					AND lower(viggle_id) >= ?4 AND lower(viggle_id) < ?5
 				ORDER BY lower(viggle_id) LIMIT ?6)`)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }()
 
-// SuggestScenes returns up to limit (at most MaxSuggestions) of the guild's scenes whose name or
-// Viggle id starts with prefix, case-insensitively (leading spaces ignored; no character is a
+// SuggestScenes is SuggestScenesForKey for the bot's shared key (keyRef ""), as before guilds had keys.
+//
+// Deprecated: use SuggestScenesForKey with the guild's key.
+func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit int) ([]*Scene, error) {
+	return db.SuggestScenesForKey(ctx, guildID, "", prefix, limit)
+}
+
+// SuggestScenesForKey returns up to limit (at most MaxSuggestions) of the guild's scenes imported with
+// the Viggle key keyRef (the key the guild's renders use) whose name or Viggle id starts with prefix, case-insensitively (leading spaces ignored; no character is a
 // wildcard): ready ones first, then processing, pending and failed ones (never one still
 // submitting or of unknown outcome); within a status those matched by name (by name) before those
 // matched by id only (by id). It reads SQLite only, in one statement.
-func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit int) ([]*Scene, error) {
+func (db *DB) SuggestScenesForKey(ctx context.Context, guildID, keyRef, prefix string, limit int) ([]*Scene, error) {
 	limit = suggestLimit(limit)
 	nameLo, nameHi := keyRange(prefixKey(prefix))
 	idLo, idHi := keyRange(asciiLower(strings.TrimLeft(prefix, " \t")))
@@ -382,7 +432,7 @@ func (db *DB) SuggestScenes(ctx context.Context, guildID, prefix string, limit i
 		r.s, r.persons, err = scanSceneRaw(s, &r.rank, &r.sort)
 		rows = append(rows, r)
 		return err
-	}, suggestScenesSQL, guildID, nameLo, nameHi, idLo, idHi, limit)
+	}, suggestScenesSQL, guildID, nameLo, nameHi, idLo, idHi, limit, keyRef)
 	if err != nil {
 		return nil, fmt.Errorf("store: suggest scenes of guild %s: %w", guildID, err)
 	}

@@ -362,8 +362,8 @@ func TestSuggestPlans(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
 	// The check can fail: a part ordered by a column no index gives is sorted in a temp B-tree.
-	if plan := explainPlan(t, db, `SELECT * FROM (SELECT id FROM scenes INDEXED BY scenes_guild_status_name_idx
-		WHERE guild_id = ? AND status = 'ready' ORDER BY error LIMIT 25)`, "g"); !strings.Contains(plan, "USE TEMP B-TREE") {
+	if plan := explainPlan(t, db, `SELECT * FROM (SELECT id FROM scenes INDEXED BY scenes_guild_key_status_name_idx
+		WHERE guild_id = ? AND key_ref = '' AND status = 'ready' ORDER BY error LIMIT 25)`, "g"); !strings.Contains(plan, "USE TEMP B-TREE") {
 		t.Fatalf("a sorted part's plan has no temp B-tree; the check below proves nothing:\n%s", plan)
 	}
 	for _, q := range []struct {
@@ -371,9 +371,9 @@ func TestSuggestPlans(t *testing.T) {
 		args        []any
 		indexes     []string
 	}{
-		{"scenes", suggestScenesSQL, []any{"g", "da", "db", "da", "db", 25},
-			[]string{"scenes_guild_status_name_idx (guild_id=? AND status=? AND name_key>? AND name_key<?)",
-				"scenes_guild_status_id_idx (guild_id=? AND status=? AND <expr>>? AND <expr><?)"}},
+		{"scenes", suggestScenesSQL, []any{"g", "da", "db", "da", "db", 25, "k"},
+			[]string{"scenes_guild_key_status_name_idx (guild_id=? AND key_ref=? AND status=? AND name_key>? AND name_key<?)",
+				"scenes_guild_key_status_id_idx (guild_id=? AND key_ref=? AND status=? AND <expr>>? AND <expr><?)"}},
 		{"characters", suggestCharactersSQL, []any{"u", "da", "db", "g", 25, "k"},
 			[]string{"characters_owner_key_status_name_idx (owner_id=? AND key_ref=? AND status=? AND name_key>? AND name_key<?)",
 				"characters_shared_key_status_name_idx (guild_id=? AND key_ref=? AND status=? AND name_key>? AND name_key<?)"}},
@@ -390,5 +390,71 @@ func TestSuggestPlans(t *testing.T) {
 		if strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("%s: plan sorts or de-duplicates in a temp B-tree:\n%s", q.name, plan)
 		}
+	}
+}
+
+// TestScenesForKey checks that the lookups for renders see only the scenes imported with the guild's
+// current key, and that the management lookups still see every scene of the guild.
+func TestScenesForKey(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	add := func(guild, key, id, name string) {
+		t.Helper()
+		putScene(t, db, &Scene{GuildID: guild, KeyRef: key, Name: name, ImportedBy: "u"}, StatusReady, id)
+	}
+	add("g1", "", "scene_shared", "dance shared")
+	add("g1", "key1", "scene_own", "dance own")
+	add("g1", "key2", "scene_old", "dance old")
+	add("g2", "key1", "scene_elsewhere", "dance elsewhere")
+
+	for _, tt := range []struct {
+		key  string
+		want []string
+	}{
+		{"", []string{"scene_shared"}},
+		{"key1", []string{"scene_own"}},
+		{"key2", []string{"scene_old"}},
+		{"key3", nil},
+	} {
+		got, err := db.SuggestScenesForKey(t.Context(), "g1", tt.key, "dance", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := sceneIDs(got); !slices.Equal(ids, tt.want) {
+			t.Errorf("SuggestScenesForKey(g1, %q) = %v, want %v", tt.key, ids, tt.want)
+		}
+		list, err := db.ListScenesForKey(t.Context(), "g1", tt.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := sceneIDs(list); !slices.Equal(ids, tt.want) {
+			t.Errorf("ListScenesForKey(g1, %q) = %v, want %v", tt.key, ids, tt.want)
+		}
+	}
+	if s, err := db.SceneByNameForKey(t.Context(), "g1", "key1", "DANCE OWN"); err != nil || s.ViggleID != "scene_own" {
+		t.Errorf("SceneByNameForKey(key1, own) = %+v, %v", s, err)
+	}
+	if _, err := db.SceneByNameForKey(t.Context(), "g1", "key1", "dance old"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SceneByNameForKey(key1) of key2's scene: %v, want ErrNotFound", err)
+	}
+	if s, err := db.SceneByViggleIDForKey(t.Context(), "g1", "", "scene_shared"); err != nil || s.Name != "dance shared" {
+		t.Errorf("SceneByViggleIDForKey(shared) = %+v, %v", s, err)
+	}
+	if _, err := db.SceneByViggleIDForKey(t.Context(), "g1", "", "scene_own"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SceneByViggleIDForKey(\"\") of key1's scene: %v, want ErrNotFound", err)
+	}
+	// The name stays held by the other key's scene; the lookups of every key find it.
+	if s, err := db.SceneByName(t.Context(), "g1", "dance old"); err != nil || s.KeyRef != "key2" {
+		t.Errorf("SceneByName(dance old) = %+v, %v; want key2's scene", s, err)
+	}
+	if err := db.InsertScene(t.Context(), &Scene{GuildID: "g1", KeyRef: "key1", Name: "Dance Old", ImportedBy: "u"}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("InsertScene of a name held by another key's scene: %v, want ErrDuplicate", err)
+	}
+	if list, err := db.ListScenes(t.Context(), "g1"); err != nil || len(list) != 3 {
+		t.Errorf("ListScenes(g1) = %v, %v; want the 3 scenes of every key", sceneIDs(list), err)
+	}
+	// The deprecated SuggestScenes is the shared key's.
+	if got, err := db.SuggestScenes(t.Context(), "g1", "dance", 0); err != nil || !slices.Equal(sceneIDs(got), []string{"scene_shared"}) {
+		t.Errorf("SuggestScenes = %v, %v", sceneIDs(got), err)
 	}
 }
