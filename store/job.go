@@ -125,6 +125,9 @@ type Job struct {
 	RetryOf           string // the failed or interrupted job this one retries (at most one per job)
 	// EstimatedCredits is about what the render was expected to cost when it was asked for (0: unknown).
 	EstimatedCredits int
+	// KeyRef is the Viggle key the job was created with ("": the bot's shared key, else a GuildKey's
+	// id): every Viggle call for the job uses it, even after the guild changed or cleared its key.
+	KeyRef string
 }
 
 // LogValue implements slog.LogValuer: a group with the job's id, origin, state, Viggle job id and

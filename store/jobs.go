@@ -18,7 +18,7 @@ const jobColumns = `id, origin, owner_id, guild_id, channel_id, interaction_id, 
 	viggle_job_id, state, viggle_status, progress, stage, video_url, mask_url, video_size, mask_size,
 	error_code, error_message, created_at, acknowledged_at, submitted_at, completed_at, delivered_at,
 	closed_at, updated_at, delivery, attempts, poll_failures, cancel_requested_at, cancel_requested_by,
-	lease_owner, lease_expires_at, retry_of, followed_up_at, estimated_credits`
+	lease_owner, lease_expires_at, retry_of, followed_up_at, estimated_credits, key_ref`
 
 // pairJSON is one element of the mapping column.
 type pairJSON struct {
@@ -108,7 +108,7 @@ func scanJob(s scanner) (*Job, error) {
 		&j.VideoSize, &j.MaskSize, &j.ErrorCode, &j.ErrorMessage,
 		&created, &acked, &submitted, &completed, &delivered, &closed, &updated,
 		&delivery, &j.Attempts, &j.PollFailures, &cancelAt, &j.CancelRequestedBy,
-		&j.LeaseOwner, &leaseExpires, &retryOf, &followedUp, &j.EstimatedCredits,
+		&j.LeaseOwner, &leaseExpires, &retryOf, &followedUp, &j.EstimatedCredits, &j.KeyRef,
 	)
 	if err != nil {
 		return nil, err
@@ -171,7 +171,7 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		millis(j.DeliveredAt), millis(j.ClosedAt), millis(j.UpdatedAt),
 		j.Delivery.encode(), j.Attempts, j.PollFailures, millis(j.CancelRequestedAt), j.CancelRequestedBy,
 		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt), nullString(j.RetryOf), millis(j.FollowedUpAt),
-		j.EstimatedCredits,
+		j.EstimatedCredits, j.KeyRef,
 	}, done: make(chan error, 1)}
 	if err := db.insertGrouped(ctx, req); err != nil {
 		if isUnique(err) {
@@ -363,7 +363,7 @@ func (db *DB) Release(ctx context.Context, id, owner string) error {
 // state from and leased by j.LeaseOwner. It returns ErrBadTransition when from → j.State is not
 // allowed and ErrConflict when the row no longer matches (or does not exist).
 //
-// It never writes the request columns or cancel_requested_*. acknowledged_at, once set, is
+// It never writes the request columns, key_ref or cancel_requested_*. acknowledged_at, once set, is
 // kept (Acknowledge may run concurrently). On success j.UpdatedAt, j.AcknowledgedAt and
 // j.CancelRequestedAt/By are refreshed from the row, so the caller sees a pending cancel request
 // without another read.

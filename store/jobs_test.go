@@ -122,6 +122,7 @@ func TestInsertGetRoundTrip(t *testing.T) {
 		LeaseExpiresAt:    ms(1_700_000_000_009),
 		RetryOf:           "jfailed001",
 		EstimatedCredits:  12,
+		KeyRef:            "key0000001",
 	}
 	// Every field must be set, so the test notices a column that is not written or read.
 	v := reflect.ValueOf(*full)
@@ -790,5 +791,24 @@ func TestGroupCommitKeepsTheCallersDeadline(t *testing.T) {
 	}
 	if _, err := db.Get(t.Context(), "slow000001"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a job whose insert gave up exists: %v", err)
+	}
+}
+
+// TestUpdateKeepsKeyRef checks that the key a job was created with is never rewritten: its Viggle calls
+// keep using it whatever happens to the guild's key.
+func TestUpdateKeepsKeyRef(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	j := testJob("jkey", OriginDiscord, "u", "g", ms(1000))
+	j.KeyRef = "key0000001"
+	j.LeaseOwner = "me"
+	insert(t, db, j)
+	j.KeyRef = "key0000002"
+	j.State = StateSubmitting
+	if err := db.Update(t.Context(), j, StateQueued); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, db, "jkey"); got.KeyRef != "key0000001" {
+		t.Errorf("key_ref after Update = %q, want the one it was created with", got.KeyRef)
 	}
 }
