@@ -26,26 +26,38 @@ type Character struct {
 	ThumbnailURL string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Review is the approval state, apart from Status: "" (needs none, or approved), ReviewPending or
+	// ReviewRejected. Only characters with an empty Review are offered for renders.
+	Review     string
+	ReviewedBy string    // who approved or rejected it; "" until then
+	ReviewedAt time.Time // when; zero until then
 }
 
+// Review states of a character (Character.Review); "" needs no review or was approved.
+const (
+	ReviewPending  = "pending"  // held until a member with Manage Guild approves it (the guild's approval is on)
+	ReviewRejected = "rejected" // refused by a moderator: never usable
+)
+
 const characterColumns = `id, owner_id, guild_id, key_ref, viggle_id, name, shared, status, error, thumbnail_url,
-	created_at, updated_at`
+	created_at, updated_at, review, reviewed_by, reviewed_at`
 
 // scanCharacter reads one row selected with characterColumns, then extra (columns after them).
 func scanCharacter(s scanner, extra ...any) (*Character, error) {
 	var (
-		c                Character
-		viggleID         sql.NullString
-		created, updated sql.NullInt64
+		c                          Character
+		viggleID                   sql.NullString
+		created, updated, reviewed sql.NullInt64
 	)
 	dest := append([]any{&c.ID, &c.OwnerID, &c.GuildID, &c.KeyRef, &viggleID, &c.Name, &c.Shared, &c.Status,
-		&c.Error, &c.ThumbnailURL, &created, &updated}, extra...)
+		&c.Error, &c.ThumbnailURL, &created, &updated, &c.Review, &c.ReviewedBy, &reviewed}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
 	c.ViggleID = viggleID.String
 	c.CreatedAt = fromMillis(created)
 	c.UpdatedAt = fromMillis(updated)
+	c.ReviewedAt = fromMillis(reviewed)
 	return &c, nil
 }
 
@@ -53,9 +65,9 @@ func scanCharacter(s scanner, extra ...any) (*Character, error) {
 // Status is StatusSubmitting (the default). An empty ID is set to NewID(); zero CreatedAt and
 // UpdatedAt are set to now; Name is stored without surrounding spaces (all written back to c). The
 // row reserves the name until it is deleted or replaced (ReplaceCharacter), whatever becomes of
-// it. It returns ErrDuplicate when the id exists, when the owner has a character of that name
-// already (in any guild, in any status, case-insensitively), or, for a shared one, when its guild
-// shares one of that name.
+// it. c.Review is "" or ReviewPending (held until approved: ReviewCharacter). It returns ErrDuplicate
+// when the id exists, when the owner has a character of that name already (in any guild, in any status
+// or review, case-insensitively), or, for a shared one, when its guild shares one of that name.
 func (db *DB) InsertCharacter(ctx context.Context, c *Character) error {
 	if err := db.prepareCharacter(c); err != nil {
 		return fmt.Errorf("store: insert character %s: %w", c.ID, err)
@@ -121,6 +133,12 @@ func (db *DB) prepareCharacter(c *Character) error {
 		return fmt.Errorf("status %q, want %s", c.Status, StatusSubmitting)
 	case c.Shared && c.GuildID == "":
 		return errors.New("shared outside a guild")
+	case c.Review != "" && c.Review != ReviewPending:
+		return fmt.Errorf("review %q, want none or %s", c.Review, ReviewPending)
+	case c.Review == ReviewPending && c.GuildID == "":
+		return errors.New("held for review outside a guild")
+	case c.ReviewedBy != "" || !c.ReviewedAt.IsZero():
+		return errors.New("reviewed before it was made")
 	}
 	now := db.now()
 	if c.CreatedAt.IsZero() {
@@ -141,9 +159,9 @@ func insertCharacter(ctx context.Context, tx *sql.Tx, c *Character) error {
 		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO characters (`+characterColumns+`, name_key)
-		VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, ?)`,
 		c.ID, c.OwnerID, c.GuildID, c.KeyRef, c.Name, c.Shared, c.Status, c.Error, c.ThumbnailURL,
-		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), key)
+		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.Review, key)
 	if isUnique(err) {
 		return duplicate("character %s already exists", c.ID)
 	}
@@ -241,12 +259,12 @@ func (db *DB) CharacterByViggleID(ctx context.Context, viggleID string) (*Charac
 	return c, nil
 }
 
-// CharacterByName returns the owner's character of that name (case-insensitive, made in any
+// CharacterByName returns the owner's usable character of that name (case-insensitive, made in any
 // guild) made with the Viggle key keyRef, or ErrNotFound (also when the owner's character of that
-// name was made with another key).
+// name was made with another key, or is pending review or rejected).
 func (db *DB) CharacterByName(ctx context.Context, ownerID, keyRef, name string) (*Character, error) {
 	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters
-		WHERE owner_id = ? AND name_key = ? AND key_ref = ?`, ownerID, nameKey(name), keyRef)
+		WHERE owner_id = ? AND name_key = ? AND key_ref = ? AND review = ''`, ownerID, nameKey(name), keyRef)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user %s has no character named %q made with this key", ownerID, name)
 	}
@@ -256,11 +274,12 @@ func (db *DB) CharacterByName(ctx context.Context, ownerID, keyRef, name string)
 	return c, nil
 }
 
-// SharedCharacterByName returns the character of that name (case-insensitive) shared with the
-// guild and made with the Viggle key keyRef, whoever owns it, or ErrNotFound.
+// SharedCharacterByName returns the usable character of that name (case-insensitive) shared with the
+// guild and made with the Viggle key keyRef, whoever owns it, or ErrNotFound (also when it is pending
+// review or rejected).
 func (db *DB) SharedCharacterByName(ctx context.Context, guildID, keyRef, name string) (*Character, error) {
 	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+` FROM characters
-		WHERE guild_id = ? AND shared = 1 AND name_key = ? AND key_ref = ?`, guildID, nameKey(name), keyRef)
+		WHERE guild_id = ? AND shared = 1 AND name_key = ? AND key_ref = ? AND review = ''`, guildID, nameKey(name), keyRef)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("guild %s shares no character named %q made with this key", guildID, name)
 	}
@@ -273,14 +292,16 @@ func (db *DB) SharedCharacterByName(ctx context.Context, guildID, keyRef, name s
 // ResolveCharacter returns the character a member means by name in a map (case-insensitive),
 // among those made with keyRef, the Viggle key the guild's renders use (a character made under
 // another key does not exist for it): the caller's own character of that name (made in any guild),
-// else the one of that name shared with the guild; else ErrNotFound. It reads one statement, so
-// both come from one snapshot. The character may not be ready: the caller checks Status.
+// else the one of that name shared with the guild; else ErrNotFound. Only usable characters count (an
+// empty Review: one pending review or rejected is not found, and does not hide a shared one of its
+// name). It reads one statement, so both come from one snapshot. The character may not be ready: the
+// caller checks Status.
 func (db *DB) ResolveCharacter(ctx context.Context, ownerID, guildID, keyRef, name string) (*Character, error) {
 	c, err := db.oneCharacter(ctx, `SELECT `+characterColumns+`, 0 AS rank FROM characters
-			WHERE owner_id = ?1 AND name_key = ?3 AND key_ref = ?4
+			WHERE owner_id = ?1 AND name_key = ?3 AND key_ref = ?4 AND review = ''
 		UNION ALL
 		SELECT `+characterColumns+`, 1 AS rank FROM characters
-			WHERE guild_id = ?2 AND shared = 1 AND name_key = ?3 AND key_ref = ?4
+			WHERE guild_id = ?2 AND shared = 1 AND name_key = ?3 AND key_ref = ?4 AND review = ''
 		ORDER BY rank LIMIT 1`, ownerID, guildID, nameKey(name), keyRef)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no character named %q for user %s or shared in guild %s", name, ownerID, guildID)
@@ -303,9 +324,9 @@ func (db *DB) oneCharacter(ctx context.Context, query string, args ...any) (*Cha
 	return cs[0], nil
 }
 
-// ListCharacters returns the owner's characters (made in any guild, with any key, in any status)
-// by name, then the ones of other members shared with the guild, by name. KeyRef says which key
-// each was made with.
+// ListCharacters returns the owner's characters (made in any guild, with any key, in any status and
+// review) by name, then the ones of other members shared with the guild, by name (those pending review
+// or rejected included: Review says). KeyRef says which key each was made with.
 func (db *DB) ListCharacters(ctx context.Context, ownerID, guildID string) ([]*Character, error) {
 	cs, err := db.queryCharacters(ctx, `SELECT `+characterColumns+`, 0 AS rank, name_key AS sort
 			FROM characters WHERE owner_id = ?1
@@ -387,8 +408,8 @@ var suggestCharactersSQL = func() string {
 	return strings.Join(parts, "\nUNION ALL\n")
 }()
 
-// SuggestCharacters returns up to limit (at most MaxSuggestions) characters made with keyRef (the
-// Viggle key the guild's renders use) whose name starts with prefix, case-insensitively (leading
+// SuggestCharacters returns up to limit (at most MaxSuggestions) usable characters (an empty Review)
+// made with keyRef (the Viggle key the guild's renders use) whose name starts with prefix, case-insensitively (leading
 // spaces ignored; no character is a wildcard): the owner's own (made in any guild), then the ones
 // of other members shared with the guild; within each, ready ones first, then processing, pending
 // and failed ones (never one still submitting or of unknown outcome), by name. It reads SQLite
@@ -426,4 +447,99 @@ func (db *DB) SuggestCharacters(ctx context.Context, ownerID, guildID, keyRef, p
 // (ignored), and scans every row.
 func (db *DB) queryCharacters(ctx context.Context, query string, args ...any) ([]*Character, error) {
 	return queryRows(ctx, db, characterColumns, scanCharacter, query, args...)
+}
+
+// Default and maximum limits of PendingCharacters.
+const (
+	DefaultPendingCharacters = 25
+	MaxPendingCharacters     = 100
+)
+
+// PendingCharacters returns up to limit (≤ 0: DefaultPendingCharacters; at most MaxPendingCharacters) of
+// the guild's characters waiting for review, oldest first, whatever their Status except failed (Viggle
+// refused it: there is nothing to approve; its owner sees it in ListCharacters).
+func (db *DB) PendingCharacters(ctx context.Context, guildID string, limit int) ([]*Character, error) {
+	if limit <= 0 {
+		limit = DefaultPendingCharacters
+	}
+	limit = min(limit, MaxPendingCharacters)
+	cs, err := db.queryCharacters(ctx, `SELECT `+characterColumns+` FROM characters
+		WHERE guild_id = ? AND review = 'pending' AND status <> ? ORDER BY created_at, id LIMIT ?`,
+		guildID, StatusFailed, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: characters of guild %s pending review: %w", guildID, err)
+	}
+	return cs, nil
+}
+
+// ReviewCharacter records a moderator's decision on a character pending review and logs c (c.GuildID
+// "" means the character's guild), in one transaction: approve makes it usable (Review ""), else it is
+// ReviewRejected; ReviewedBy and ReviewedAt record who and when. It returns the character as it is
+// afterwards, ErrNotFound for an unknown id and ErrConflict when it is not pending (decided already, or
+// never held), with nothing written.
+func (db *DB) ReviewCharacter(ctx context.Context, id, reviewerID string, approve bool, c Change) (*Character, error) {
+	if reviewerID == "" {
+		return nil, fmt.Errorf("store: review character %s: empty reviewer id", id)
+	}
+	review := ReviewRejected
+	if approve {
+		review = ""
+	}
+	var got *Character
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		now := db.now().UnixMilli()
+		var err error
+		got, err = scanCharacter(tx.QueryRowContext(ctx, `UPDATE characters
+			SET review = ?, reviewed_by = ?, reviewed_at = ?, updated_at = ?
+			WHERE id = ? AND review = 'pending' RETURNING `+characterColumns,
+			review, reviewerID, now, now, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			var was string
+			err := tx.QueryRowContext(ctx, `SELECT review FROM characters WHERE id = ?`, id).Scan(&was)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return notFound("character %s not found", id)
+			case err != nil:
+				return err
+			case was == "":
+				was = "none"
+			}
+			return fmt.Errorf("not pending review (review %s): %w", was, ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		if c.GuildID == "" {
+			c.GuildID = got.GuildID
+		}
+		return db.logChange(ctx, tx, c)
+	})
+	if err != nil {
+		return nil, wrap(err, "store: review character %s", id)
+	}
+	return got, nil
+}
+
+// DeleteCharacterLogged forgets the character with that bot id (freeing its name) and logs c (c.GuildID
+// "" means the character's guild), in one transaction: a moderator's deletion. It returns ErrNotFound
+// for an unknown id, with nothing logged. Who may delete it is the caller's decision.
+func (db *DB) DeleteCharacterLogged(ctx context.Context, id string, c Change) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var guildID string
+		err := tx.QueryRowContext(ctx, `DELETE FROM characters WHERE id = ? RETURNING guild_id`, id).Scan(&guildID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("character %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if c.GuildID == "" {
+			c.GuildID = guildID
+		}
+		return db.logChange(ctx, tx, c)
+	})
+	if err != nil {
+		return wrap(err, "store: delete character %s", id)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -476,5 +477,164 @@ func TestSuggestCharactersLimit(t *testing.T) {
 		if len(ids) != tt.want || !slices.IsSorted(ids) {
 			t.Errorf("SuggestCharacters(limit %d) = %v, want the first %d of own_*, shr_*", tt.limit, ids, tt.want)
 		}
+	}
+}
+
+// TestCharacterReview follows characters held for review: invisible to renders until approved, a
+// rejected one never usable, every decision logged, a second decision refused.
+func TestCharacterReview(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := t.Context()
+	fixClock(db, ms(1000))
+	held := func(id, owner, name string, shared bool, st Status) *Character {
+		t.Helper()
+		c := &Character{ID: id, OwnerID: owner, GuildID: "g1", Name: name, Shared: shared, Review: ReviewPending}
+		putCharacter(t, db, c, st)
+		return c
+	}
+	held("cpend01", "u1", "Alice", false, StatusReady)
+	fixClock(db, ms(2000))
+	held("cpend02", "u2", "Bob", false, StatusProcessing)
+	held("cfail01", "u2", "Broken", false, StatusFailed)
+	addCharacter(t, db, "cfree01", "u3", "g1", "alice", true)
+	held("cpend04", "u3", "Carol", true, StatusReady)
+	c := &Character{ID: "cpend03", OwnerID: "u4", GuildID: "g2", Name: "Elsewhere", Review: ReviewPending}
+	putCharacter(t, db, c, StatusReady)
+
+	// The pending ones are not offered for renders, and do not hide a shared one of their name.
+	if _, err := db.SharedCharacterByName(ctx, "g1", "", "carol"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SharedCharacterByName of a pending character: %v, want ErrNotFound", err)
+	}
+	if r, err := db.ResolveCharacter(ctx, "u1", "g1", "", "alice"); err != nil || r.ID != "cfree01" {
+		t.Errorf("u1's pending alice must not hide the alice u3 shares: %v, %v", r, err)
+	}
+	if _, err := db.ResolveCharacter(ctx, "u2", "g1", "", "bob"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResolveCharacter of a pending character: %v, want ErrNotFound", err)
+	}
+	if _, err := db.CharacterByName(ctx, "u2", "", "bob"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CharacterByName of a pending character: %v, want ErrNotFound", err)
+	}
+	if cs, err := db.SuggestCharacters(ctx, "u2", "g1", "", "", 0); err != nil || !slices.Equal(characterIDs(cs), []string{"cfree01"}) {
+		t.Errorf("SuggestCharacters(u2) = %v, %v; want only the usable shared cfree01", characterIDs(cs), err)
+	}
+	// ...but the owner lists them, with their review.
+	list, err := db.ListCharacters(ctx, "u2", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := characterIDs(list); !slices.Equal(got, []string{"cpend02", "cfail01", "cfree01", "cpend04"}) {
+		t.Errorf("ListCharacters(u2) = %v", got)
+	}
+	if list[0].Review != ReviewPending || list[0].ReviewedBy != "" || !list[0].ReviewedAt.IsZero() {
+		t.Errorf("listed pending character: %+v", list[0])
+	}
+
+	pending, err := db.PendingCharacters(ctx, "g1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := characterIDs(pending); !slices.Equal(got, []string{"cpend01", "cpend02", "cpend04"}) {
+		t.Errorf("PendingCharacters(g1) = %v, want the two not failed, oldest first", got)
+	}
+	if p, _ := db.PendingCharacters(ctx, "g1", 1); len(p) != 1 {
+		t.Errorf("PendingCharacters(g1, 1) returned %d", len(p))
+	}
+	if plan := explainPlan(t, db, `SELECT `+characterColumns+` FROM characters
+		WHERE guild_id = ? AND review = 'pending' AND status <> ? ORDER BY created_at, id LIMIT ?`, "g1", StatusFailed, 25); !strings.Contains(plan, "characters_pending_idx") {
+		t.Errorf("PendingCharacters does not read its index:\n%s", plan)
+	}
+
+	// Approve: usable, recorded, logged.
+	fixClock(db, ms(5000))
+	got, err := db.ReviewCharacter(ctx, "cpend02", "mod1", true, Change{ActorID: "mod1", What: "approved character Bob of <@u2>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Review != "" || got.ReviewedBy != "mod1" || !got.ReviewedAt.Equal(ms(5000)) || !got.UpdatedAt.Equal(ms(5000)) {
+		t.Errorf("approved character = %+v", got)
+	}
+	if r, err := db.ResolveCharacter(ctx, "u2", "g1", "", "BOB"); err != nil || r.ID != "cpend02" {
+		t.Errorf("ResolveCharacter after approval = %v, %v", r, err)
+	}
+	if cs, _ := db.SuggestCharacters(ctx, "u2", "g1", "", "b", 0); !slices.Equal(characterIDs(cs), []string{"cpend02"}) {
+		t.Errorf("SuggestCharacters after approval = %v", characterIDs(cs))
+	}
+	// Reject: never usable.
+	if _, err := db.ReviewCharacter(ctx, "cpend01", "mod2", false, Change{ActorID: "mod2", What: "rejected character Alice of <@u1>"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReviewCharacter(ctx, "cpend04", "mod2", false, Change{ActorID: "mod2", What: "rejected character Carol of <@u3>"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SharedCharacterByName(ctx, "g1", "", "carol"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SharedCharacterByName of a rejected character: %v, want ErrNotFound", err)
+	}
+	if _, err := db.CharacterByName(ctx, "u1", "", "alice"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CharacterByName of a rejected character: %v, want ErrNotFound", err)
+	}
+	if r, err := db.ResolveCharacter(ctx, "u1", "g1", "", "alice"); err != nil || r.ID != "cfree01" {
+		t.Errorf("u1's rejected alice must not hide the alice u3 shares: %v, %v", r, err)
+	}
+	// A second decision, or one on a character never held, is a conflict and logs nothing.
+	for _, id := range []string{"cpend01", "cpend02", "cfree01"} {
+		if _, err := db.ReviewCharacter(ctx, id, "mod3", true, Change{ActorID: "mod3", What: "again " + id}); !errors.Is(err, ErrConflict) {
+			t.Errorf("ReviewCharacter(%s) again: %v, want ErrConflict", id, err)
+		}
+	}
+	if _, err := db.ReviewCharacter(ctx, "nope", "mod3", true, Change{What: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ReviewCharacter(unknown): %v, want ErrNotFound", err)
+	}
+	if r, _ := db.GetCharacter(ctx, "cpend01"); r.Review != ReviewRejected || r.ReviewedBy != "mod2" {
+		t.Errorf("rejected character after a refused second decision = %+v", r)
+	}
+
+	// A moderator's deletion, logged in the character's guild.
+	if err := db.DeleteCharacterLogged(ctx, "cfree01", Change{ActorID: "mod1", What: "deleted character alice of <@u3>"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetCharacter(ctx, "cfree01"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted character: %v", err)
+	}
+	if err := db.DeleteCharacterLogged(ctx, "cfree01", Change{ActorID: "mod1", What: "deleted twice"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("DeleteCharacterLogged of a deleted character: %v, want ErrNotFound", err)
+	}
+	changes, err := db.RecentChanges(ctx, "g1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"deleted character alice of <@u3>", "rejected character Carol of <@u3>",
+		"rejected character Alice of <@u1>", "approved character Bob of <@u2>"}
+	if got := whats(changes); !slices.Equal(got, want) {
+		t.Errorf("change log of g1 = %q, want %q", got, want)
+	}
+	if p, _ := db.PendingCharacters(ctx, "g1", 0); len(p) != 0 {
+		t.Errorf("still pending in g1: %v", characterIDs(p))
+	}
+	if p, _ := db.PendingCharacters(ctx, "g2", 0); !slices.Equal(characterIDs(p), []string{"cpend03"}) {
+		t.Errorf("pending in g2: %v", characterIDs(p))
+	}
+}
+
+func TestInsertCharacterReviewChecks(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	for _, c := range []*Character{
+		{OwnerID: "u", GuildID: "g", Name: "a", Review: ReviewRejected},
+		{OwnerID: "u", GuildID: "g", Name: "b", Review: "approved"},
+		{OwnerID: "u", Name: "c", Review: ReviewPending},
+		{OwnerID: "u", GuildID: "g", Name: "d", ReviewedBy: "mod"},
+	} {
+		if err := db.InsertCharacter(t.Context(), c); err == nil {
+			t.Errorf("InsertCharacter(%+v) succeeded", c)
+		}
+	}
+	// ReplaceCharacter keeps the new row's review.
+	c := &Character{OwnerID: "u", GuildID: "g", Name: "e", Review: ReviewPending}
+	if _, err := db.ReplaceCharacter(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.GetCharacter(t.Context(), c.ID); err != nil || got.Review != ReviewPending {
+		t.Errorf("replaced character = %+v, %v", got, err)
 	}
 }

@@ -50,7 +50,7 @@ func seedSuggest(b *testing.B, db *DB) {
 		}
 		name := fmt.Sprintf("%s %d", benchWords[i%len(benchWords)], i)
 		if _, err := tx.ExecContext(b.Context(), `INSERT INTO characters (`+characterColumns+`, name_key)
-			VALUES (?, ?, ?, '', ?, ?, ?, ?, '', '', 1, 1, ?)`,
+			VALUES (?, ?, ?, '', ?, ?, ?, ?, '', '', 1, 1, '', '', NULL, ?)`,
 			fmt.Sprint("c", i), owner, guild, fmt.Sprintf("char_%016x", uint64(i)*0x9e3779b97f4a7c15), name, shared,
 			status(i), nameKey(name)); err != nil {
 			b.Fatal(err)
