@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/viggle-bot/viggle-bot/explain"
 	"github.com/viggle-bot/viggle-bot/jobs"
@@ -133,7 +135,23 @@ func (r *Router) characterCreate(ctx context.Context, e *Event) (*Response, erro
 		e.SetOutcome("not answered")
 		return nil, fmt.Errorf("defer /character create: %w", err)
 	}
-	c, err := cat.CreateCharacter(ctx, jobs.CharacterCreate{OwnerID: e.User(), GuildID: e.GuildID, KeyRef: keyRef, Name: name, ImageURL: a.URL})
+	ref, _, err := r.guildKey(ctx, e.GuildID)
+	if why := keyRefusal(err); why != "" {
+		e.SetOutcome("no key")
+		return ephemeralText(why), nil
+	}
+	if err != nil {
+		return nil, tell("Something went wrong on my side; nothing was sent to Viggle. Please try again in a moment.", fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	}
+	settings, err := r.settingsOf(ctx, e.GuildID)
+	if err != nil {
+		return nil, tell("I could not read this server's settings just now; nothing was sent to Viggle. Please try again in a moment.", err)
+	}
+	review := ""
+	if settings.Approval {
+		review = store.ReviewPending
+	}
+	c, err := cat.CreateCharacter(ctx, jobs.CharacterCreate{OwnerID: e.User(), GuildID: e.GuildID, KeyRef: ref, Name: name, ImageURL: a.URL, Review: review})
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		e.SetOutcome("name taken")
@@ -145,6 +163,10 @@ func (r *Router) characterCreate(ctx context.Context, e *Event) (*Response, erro
 		return nil, tell("Something went wrong on my side while making the character. Check /character list before you try again.", err)
 	}
 	resp := ephemeralText(characterMadeText(c))
+	if c.Review == store.ReviewPending && !c.Status.Replaceable() {
+		// Held for review (a failed one has nothing to approve): its owner is told, moderators asked.
+		resp.Content = characterHeldText(c, r.askModerators(ctx, e, settings, c))
+	}
 	if c.Status == store.StatusReady && c.ThumbnailURL != "" {
 		resp.Embeds = []*discordgo.MessageEmbed{{Title: clip(c.Name, maxEmbedTitle), Image: &discordgo.MessageEmbedImage{URL: c.ThumbnailURL}}}
 	}
@@ -163,6 +185,30 @@ func characterMadeText(c *store.Character) string {
 			code(c.Name), explain.CatalogFailure(c.Error, c.Status == store.StatusUnknown))
 	}
 	return fmt.Sprintf("Character %s is still being prepared at Viggle; /character list shows when it is ready.", code(c.Name))
+}
+
+// characterHeldText is the answer to a create whose character waits for a moderator's approval;
+// where says where moderators review it.
+func characterHeldText(c *store.Character, where string) string {
+	made := "is made"
+	if c.Status != store.StatusReady {
+		made = "is still being prepared at Viggle"
+	}
+	return fmt.Sprintf("Character %s %s, and waits for a moderator's approval before it can be used in /render: this server reviews new characters. %s /character list shows when it is approved.",
+		code(c.Name), made, where)
+}
+
+// settingsOf is the guild's settings (the defaults on a bot without a settings store).
+func (r *Router) settingsOf(ctx context.Context, guildID string) (*store.GuildSettings, error) {
+	m := r.moderation()
+	if m == nil {
+		return &store.GuildSettings{GuildID: guildID}, nil
+	}
+	s, err := m.GuildSettings(ctx, guildID)
+	if err != nil {
+		return nil, fmt.Errorf("read the settings of guild %s: %w", guildID, err)
+	}
+	return s, nil
 }
 
 // characterStatus is a character's status for a list.
@@ -185,9 +231,16 @@ func (r *Router) characterList(ctx context.Context, e *Event) (*Response, error)
 	if refusal := inAServer(e, st != nil); refusal != nil {
 		return refusal, nil
 	}
-	list, err := st.ListCharacters(ctx, e.User(), e.GuildID)
+	all, err := st.ListCharacters(ctx, e.User(), e.GuildID)
 	if err != nil {
 		return nil, tell(charactersReadFail, err)
+	}
+	// Another member's character held for review is not shown (its photo is not approved here).
+	list := all[:0]
+	for _, c := range all {
+		if c.OwnerID == e.User() || c.Review == "" {
+			list = append(list, c)
+		}
 	}
 	if len(list) == 0 {
 		return ephemeralText("You have no characters yet, and none is shared in this server: make one with /character create."), nil
@@ -219,7 +272,9 @@ func characterListView(list []*store.Character, owner string) *Response {
 			p.WriteString(want + "\n")
 		}
 		fmt.Fprintf(&p, "• **%s** — %s", clip(c.Name, maxNameLength), characterStatus(c))
-		if c.ViggleID != "" {
+		if rs := reviewState(c); rs != "" {
+			p.WriteString(" · " + rs) // and no Viggle id: it is not to be used before it is approved
+		} else if c.ViggleID != "" {
 			fmt.Fprintf(&p, " · %s", code(clip(c.ViggleID, 80)))
 		}
 		if c.OwnerID == owner && c.Shared {
@@ -242,15 +297,17 @@ func characterListView(list []*store.Character, owner string) *Response {
 	return resp
 }
 
-// characterDelete handles /character delete: the caller's own character of that name, else (with
-// Manage Server) the guild's shared one.
+// characterDelete handles /character delete: the caller's own character of that name (whatever its
+// key or review), else the one of that name shared in this guild, which only a member with Manage
+// Server may delete: a moderator's deletion of another member's character is logged in the guild's
+// change log (in the same transaction).
 func (r *Router) characterDelete(ctx context.Context, e *Event) (*Response, error) {
 	st := r.scenes()
 	if refusal := inAServer(e, st != nil); refusal != nil {
 		return refusal, nil
 	}
 	name := strings.TrimSpace(e.Options.String(OptName))
-	c, err := st.ResolveCharacter(ctx, e.User(), e.GuildID, keyRef, name)
+	c, err := r.characterToDelete(ctx, st, e, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		e.SetOutcome("not found")
@@ -258,14 +315,80 @@ func (r *Router) characterDelete(ctx context.Context, e *Event) (*Response, erro
 	case err != nil:
 		return nil, tell(charactersReadFail, err)
 	}
-	if c.OwnerID != e.User() && !canManageGuild(e) {
+	if c.OwnerID == e.User() {
+		if err := st.DeleteCharacter(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, tell("I could not delete the character just now. Please try again in a moment.", err)
+		}
+		return ephemeralText(fmt.Sprintf("Character %s is deleted here; renders already made are kept.", code(c.Name))), nil
+	}
+	if !canManageGuild(e) {
 		e.SetOutcome("refused")
 		return ephemeralText(fmt.Sprintf("%s is shared here by another member: only they, or a member with the Manage Server permission, can delete it.", code(c.Name))), nil
 	}
-	if err := st.DeleteCharacter(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, tell("I could not delete the character just now. Please try again in a moment.", err)
+	m := r.moderation()
+	if m == nil {
+		return ephemeralText(notAvailable), nil
 	}
-	return ephemeralText(fmt.Sprintf("Character %s is deleted here; renders already made are kept.", code(c.Name))), nil
+	err = m.DeleteCharacterLogged(ctx, c.ID, r.change(e, fmt.Sprintf("deleted character %s of <@%s>", c.Name, c.OwnerID)))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.SetOutcome("not found")
+		return ephemeralText(fmt.Sprintf("%s was deleted already.", code(c.Name))), nil
+	case err != nil:
+		return nil, tell("I could not delete the character just now. Please try again in a moment.", fmt.Errorf("delete character %s of another member: %w", c.ID, err))
+	}
+	r.log.Info("shared character deleted by a moderator", "guild", e.GuildID, "character", c.ID, "moderator", e.User())
+	return ephemeralText(fmt.Sprintf("Character %s is deleted (this is in the server's change log); renders already made are kept.", characterOf(c))), nil
+}
+
+// characterToDelete is the character /character delete means by name: the caller's own of that name
+// (made with any key, in any review state), else the one of that name shared in the guild; else
+// ErrNotFound. The usual case, a usable character, is one indexed lookup; the others are found in
+// the caller's list.
+func (r *Router) characterToDelete(ctx context.Context, st SceneStore, e *Event, name string) (*store.Character, error) {
+	ref, err := r.keyRefFor(ctx, e.GuildID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := st.ResolveCharacter(ctx, e.User(), e.GuildID, ref, name)
+	if err == nil && c.OwnerID == e.User() {
+		return c, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("find character %q to delete: %w", name, err)
+	}
+	list, lerr := st.ListCharacters(ctx, e.User(), e.GuildID)
+	if lerr != nil {
+		return nil, fmt.Errorf("find character %q to delete: %w", name, lerr)
+	}
+	var shared *store.Character
+	for _, l := range list {
+		if !sameName(l.Name, name) {
+			continue
+		}
+		if l.OwnerID == e.User() {
+			return l, nil
+		}
+		if shared == nil && l.Shared && l.GuildID == e.GuildID {
+			shared = l
+		}
+	}
+	if shared != nil {
+		return shared, nil
+	}
+	if c != nil {
+		return c, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+// sameName reports whether two character names are the same name as the store keys them (case
+// folded, without surrounding spaces).
+func sameName(a, b string) bool {
+	key := func(s string) string {
+		return norm.NFC.String(cases.Fold().String(norm.NFC.String(strings.TrimSpace(s))))
+	}
+	return key(a) == key(b)
 }
 
 // characterShare handles /character share: the owner shares one of their characters with this guild.
@@ -302,7 +425,11 @@ func (r *Router) suggestCharacterNames(ownOnly bool) Handler {
 		if st == nil || e.GuildID == "" {
 			return resp, nil
 		}
-		list, err := st.SuggestCharacters(ctx, e.User(), e.GuildID, keyRef, e.Options.String(OptName), maxChoices)
+		ref, err := r.keyRefFor(ctx, e.GuildID)
+		if err != nil {
+			return nil, fmt.Errorf("suggest characters: %w", err)
+		}
+		list, err := st.SuggestCharacters(ctx, e.User(), e.GuildID, ref, e.Options.String(OptName), maxChoices)
 		if err != nil {
 			return nil, fmt.Errorf("suggest characters: %w", err)
 		}

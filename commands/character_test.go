@@ -127,7 +127,7 @@ func TestCharacterListDeleteShare(t *testing.T) {
 
 	// delete: another member's shared one needs Manage Server; own ones are the owner's to delete.
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", subcommand(CmdCharacter, SubDelete, "", OptName, "Bob"))), "shared here by another member")
-	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", both(permissions("32"), subcommand(CmdCharacter, SubDelete, "", OptName, "Bob")))), "`Bob` is deleted")
+	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", both(permissions("32"), subcommand(CmdCharacter, SubDelete, "", OptName, "Bob")))), "`Bob` of <@"+otherUser+"> is deleted")
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", subcommand(CmdCharacter, SubDelete, "", OptName, "dora"))), "`Dora` is deleted")
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", subcommand(CmdCharacter, SubDelete, "", OptName, "Carol"))), "no character named `Carol`")
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", list)), "**Your characters** (1)\n• **Alice** — ready · `char_a` · shared here")

@@ -23,6 +23,8 @@ const (
 	ArgSnowflake                // a Discord id
 	ArgJob                      // a job id
 	ArgStatus                   // a /jobs status filter, or "" for all
+	ArgID                       // the bot's id of a character or scene (store.NewID)
+	ArgDecision                 // a review's decision: "approve" or "reject"
 )
 
 // IDArg is one argument of a custom id.
@@ -118,6 +120,14 @@ func (k ArgKind) check(v string) error {
 		if _, ok := statusStates[v]; !ok && v != "" {
 			return errors.New("not a status")
 		}
+	case ArgID:
+		if v == "" || len(v) > 64 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+			return errors.New("not an id")
+		}
+	case ArgDecision:
+		if v != decisionApprove && v != decisionReject {
+			return errors.New("not a decision")
+		}
 	}
 	return nil
 }
@@ -127,4 +137,5 @@ var (
 	cancelID = CustomID{Prefix: "cancel", Args: []IDArg{{"job", ArgJob}}}                                                // cancel:<job id>
 	retryID  = CustomID{Prefix: "retry", Args: []IDArg{{"job", ArgJob}}}                                                 // retry:<job id>
 	pageID   = CustomID{Prefix: "jobs", Args: []IDArg{{"owner", ArgSnowflake}, {"status", ArgStatus}, {"page", ArgInt}}} // jobs:<owner>:<status>:<page>
+	reviewID = CustomID{Prefix: "review", Args: []IDArg{{"character", ArgID}, {"decision", ArgDecision}}}                // review:<character id>:<approve|reject>
 )

@@ -39,6 +39,7 @@ func (r *Router) table() []Route {
 		r.jobsPageRoute(),
 		r.cancelRoute(),
 		r.retryRoute(),
+		r.reviewRoute(),
 	}
 	routes = append(routes, r.jobRoutes()...)
 	routes = append(routes, r.sceneRoutes()...)
