@@ -73,14 +73,19 @@ func (e *Engine) Cancel(ctx context.Context, id, userID string) (CancelResult, e
 		r, _ := cancelTooLate(j.State)
 		return r, nil
 	}
-	err = e.viggle.CancelRender(ctx, j.ViggleJobID)
+	vg, err := e.viggleFor(ctx, j)
+	if err != nil {
+		e.wakeLocal(id) // a key gone for good fails the job at its next step
+		return 0, fmt.Errorf("jobs: cancel %s: %w", id, err)
+	}
+	err = vg.CancelRender(ctx, j.ViggleJobID)
 	var apiErr *viggle.APIError
 	switch {
 	case err == nil:
 	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusNotFound || apiErr.HTTPStatus == http.StatusConflict):
 		// Viggle will not cancel it: most likely it has just finished. Look before answering.
 		e.wakeLocal(id)
-		if r, gerr := e.viggle.GetRender(ctx, j.ViggleJobID); gerr == nil && r.Status == viggle.StatusComplete {
+		if r, gerr := vg.GetRender(ctx, j.ViggleJobID); gerr == nil && r.Status == viggle.StatusComplete {
 			return CancelTooLate, nil
 		}
 		return CancelNotCancellable, nil

@@ -53,6 +53,12 @@ type CatalogOptions struct {
 	MaxNotFound int
 	Now         func() time.Time // measures Follow; default time.Now
 	Logger      *slog.Logger
+	// ViggleFor returns the client of a row's key reference (KeyRef: "" is the shared key), asked for
+	// the create and for every status poll of its follow (and Resume's). An error wrapping
+	// keyring.ErrUnavailable refuses a create before anything is recorded or sent, and ends a
+	// followed row failed with FactKeyUnavailable; any other is tried again at the next poll.
+	// nil: the client given to NewCatalog, for every key reference.
+	ViggleFor func(ctx context.Context, keyRef string) (CatalogViggle, error)
 }
 
 func (o *CatalogOptions) defaults() {
@@ -141,8 +147,9 @@ func NewCatalog(st CatalogStore, vg CatalogViggle, o CatalogOptions) *Catalog {
 // SceneImport asks for a scene imported into a guild.
 type SceneImport struct{ GuildID, UserID, KeyRef, TemplateID, Name string } // Name "" → the template id
 
-// CharacterCreate asks for a character made by a member.
-type CharacterCreate struct{ OwnerID, GuildID, KeyRef, Name, ImageURL string }
+// CharacterCreate asks for a character made by a member. Review is copied onto the row:
+// store.ReviewPending holds it for a moderator's review (the guild's approval is on), "" needs none.
+type CharacterCreate struct{ OwnerID, GuildID, KeyRef, Name, ImageURL, Review string }
 
 // claim marks a row as worked on by this process; false when it already is.
 func (c *Catalog) claim(key string) bool {
@@ -267,6 +274,10 @@ func (c *Catalog) ImportScene(ctx context.Context, r SceneImport) (*store.Scene,
 	if name == "" {
 		name = r.TemplateID
 	}
+	vg, err := c.viggleFor(ctx, r.KeyRef) // a key that cannot be used: nothing recorded, nothing sent
+	if err != nil {
+		return nil, fmt.Errorf("jobs: import scene from template %q: %w", r.TemplateID, err)
+	}
 	s := &store.Scene{ID: store.NewID(), GuildID: r.GuildID, KeyRef: r.KeyRef, Name: name,
 		TemplateID: r.TemplateID, ImportedBy: r.UserID}
 	key := "s:" + s.ID
@@ -276,7 +287,7 @@ func (c *Catalog) ImportScene(ctx context.Context, r SceneImport) (*store.Scene,
 		return nil, fmt.Errorf("jobs: import scene from template %q: %w", r.TemplateID, err)
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.SubmitTimeout)
-	vs, err := c.vg.ImportScene(pctx, r.TemplateID, name)
+	vs, err := vg.ImportScene(pctx, r.TemplateID, name)
 	cancel()
 	if err != nil {
 		defer c.unclaim(key)
@@ -329,7 +340,11 @@ func (c *Catalog) applyScene(s *store.Scene, vs *viggle.Scene) {
 func (c *Catalog) followScene(ctx context.Context, s *store.Scene, limit time.Duration) {
 	c.follow(ctx, limit, "scene", s.ID, func() bool { return finished(s.Status) },
 		func(ctx context.Context) error {
-			vs, err := c.vg.GetScene(ctx, s.ViggleID)
+			vg, err := c.viggleFor(ctx, s.KeyRef)
+			if err != nil {
+				return err
+			}
+			vs, err := vg.GetScene(ctx, s.ViggleID)
 			if err != nil {
 				return err
 			}
@@ -346,9 +361,9 @@ func (c *Catalog) followScene(ctx context.Context, s *store.Scene, limit time.Du
 			c.log.Info("scene status", "scene", s.ID, "viggle_scene_id", s.ViggleID, "status", s.Status)
 			return nil
 		},
-		func(ctx context.Context) error {
+		func(ctx context.Context, fact string) error {
 			next := *s
-			next.Status, next.Error = store.StatusFailed, FactNotFound
+			next.Status, next.Error = store.StatusFailed, fact
 			if err := c.record(ctx, "scene "+s.ID, func(ctx context.Context) error { return c.st.UpdateScene(ctx, &next) }); err != nil {
 				return err
 			}
@@ -358,10 +373,11 @@ func (c *Catalog) followScene(ctx context.Context, s *store.Scene, limit time.Du
 }
 
 // follow polls (poll) until done, ctx ends or limit (0: none) passes by the options' clock. After
-// MaxNotFound 404 answers in a row it calls gone (which ends the row). Errors are logged and polled
-// again after PollInterval.
+// MaxNotFound 404 answers in a row it calls fail with FactNotFound, and at once with
+// FactKeyUnavailable when the row's key cannot be used any more (fail ends the row failed). Other
+// errors are logged and polled again after PollInterval.
 func (c *Catalog) follow(ctx context.Context, limit time.Duration, kind, id string, done func() bool,
-	poll func(ctx context.Context) error, gone func(ctx context.Context) error) {
+	poll func(ctx context.Context) error, fail func(ctx context.Context, fact string) error) {
 	start := c.o.Now()
 	notFound := 0
 	for !done() {
@@ -383,10 +399,17 @@ func (c *Catalog) follow(ctx context.Context, limit time.Duration, kind, id stri
 		if ctx.Err() != nil {
 			return
 		}
+		if keyUnavailable(err) {
+			c.log.Error("the Viggle key of a followed "+kind+" is unavailable: it fails", kind, id, "err", err)
+			if err := fail(ctx, FactKeyUnavailable); err != nil {
+				c.log.Error("could not record a "+kind+" whose key is unavailable", kind, id, "err", err)
+			}
+			return
+		}
 		var apiErr *viggle.APIError
 		if errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound {
 			if notFound++; notFound >= c.o.MaxNotFound {
-				if err := gone(ctx); err != nil {
+				if err := fail(ctx, FactNotFound); err != nil {
 					c.log.Error("could not record a "+kind+" Viggle no longer knows", kind, id, "err", err)
 				}
 				return
@@ -403,8 +426,12 @@ func (c *Catalog) CreateCharacter(ctx context.Context, r CharacterCreate) (*stor
 		return nil, err
 	}
 	defer c.wg.Done()
+	vg, err := c.viggleFor(ctx, r.KeyRef) // a key that cannot be used: nothing recorded, nothing sent
+	if err != nil {
+		return nil, fmt.Errorf("jobs: create character %q: %w", strings.TrimSpace(r.Name), err)
+	}
 	ch := &store.Character{ID: store.NewID(), OwnerID: r.OwnerID, GuildID: r.GuildID, KeyRef: r.KeyRef,
-		Name: strings.TrimSpace(r.Name)}
+		Name: strings.TrimSpace(r.Name), Review: r.Review}
 	key := "c:" + ch.ID
 	c.claim(key)
 	old, err := c.st.ReplaceCharacter(ctx, ch)
@@ -416,7 +443,7 @@ func (c *Catalog) CreateCharacter(ctx context.Context, r CharacterCreate) (*stor
 		c.log.Info("character replaced", "character", ch.ID, "old", old.ID, "old_status", old.Status)
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.SubmitTimeout)
-	vc, err := c.vg.PreprocessCharacter(pctx, ch.Name, r.ImageURL)
+	vc, err := vg.PreprocessCharacter(pctx, ch.Name, r.ImageURL)
 	cancel()
 	if err != nil {
 		defer c.unclaim(key)
@@ -461,7 +488,11 @@ func (c *Catalog) applyCharacter(ch *store.Character, vc *viggle.Character) {
 func (c *Catalog) followCharacter(ctx context.Context, ch *store.Character, limit time.Duration) {
 	c.follow(ctx, limit, "character", ch.ID, func() bool { return finished(ch.Status) },
 		func(ctx context.Context) error {
-			vc, err := c.vg.GetCharacter(ctx, ch.ViggleID)
+			vg, err := c.viggleFor(ctx, ch.KeyRef)
+			if err != nil {
+				return err
+			}
+			vc, err := vg.GetCharacter(ctx, ch.ViggleID)
 			if err != nil {
 				return err
 			}
@@ -477,9 +508,9 @@ func (c *Catalog) followCharacter(ctx context.Context, ch *store.Character, limi
 			c.log.Info("character status", "character", ch.ID, "viggle_character_id", ch.ViggleID, "status", ch.Status)
 			return nil
 		},
-		func(ctx context.Context) error {
+		func(ctx context.Context, fact string) error {
 			next := *ch
-			next.Status, next.Error = store.StatusFailed, FactNotFound
+			next.Status, next.Error = store.StatusFailed, fact
 			if err := c.record(ctx, "character "+ch.ID, func(ctx context.Context) error { return c.st.UpdateCharacter(ctx, &next) }); err != nil {
 				return err
 			}

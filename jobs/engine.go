@@ -80,6 +80,12 @@ type Options struct {
 	// Hook, when set, is called at named points of a job's life (see the Point constants). Tests use it
 	// to crash a process at an exact step; production leaves it nil.
 	Hook func(point string, j *store.Job)
+	// ViggleFor returns the client of a job's key reference (store.Job.KeyRef: "" is the shared key),
+	// asked again for every step that calls Viggle (submit, poll, cancel, download), so that a job keeps
+	// the key it was created with. An error wrapping keyring.ErrUnavailable (the key was purged or
+	// cannot be decrypted) fails the job with CodeKeyUnavailable; any other error is retried later.
+	// nil: the client given to New, for every key reference.
+	ViggleFor func(ctx context.Context, keyRef string) (Viggle, error)
 }
 
 // Named points passed to Options.Hook.
@@ -142,6 +148,9 @@ func New(st Store, vg Viggle, n Notifier, opts Options) (*Engine, error) {
 	if !opts.Origin.Valid() {
 		return nil, fmt.Errorf("jobs: unknown origin %q", opts.Origin)
 	}
+	if vg == nil && opts.ViggleFor == nil {
+		return nil, errors.New("jobs: no Viggle client and no Options.ViggleFor")
+	}
 	opts.defaults()
 	if err := os.MkdirAll(opts.WorkDir, 0o700); err != nil {
 		return nil, fmt.Errorf("jobs: create work dir: %w", err)
@@ -164,6 +173,9 @@ type NewJob struct {
 	Request          spec.Request
 	RetryOf          string // the job this one retries; a second retry of it is ErrDuplicate
 	EstimatedCredits int    // about what the render will cost (0: unknown), shown to its owner
+	// KeyRef is the Viggle key the render is made with ("" = the bot's shared key, else a guild key
+	// id): every call for the job uses it, even after the guild changed or cleared its key.
+	KeyRef string
 }
 
 // Create validates the request and writes the job row (state queued). Nothing is sent to Viggle.
@@ -192,6 +204,7 @@ func (e *Engine) Create(ctx context.Context, nj NewJob) (*store.Job, error) {
 		Request:          nj.Request,
 		RetryOf:          nj.RetryOf,
 		EstimatedCredits: nj.EstimatedCredits,
+		KeyRef:           nj.KeyRef,
 		State:            store.StateQueued,
 		CreatedAt:        now,
 		UpdatedAt:        now,

@@ -167,6 +167,11 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 	if err := ctx.Err(); err != nil { // stopping: the job stays queued and nothing is sent
 		return 0, false, err
 	}
+	vg, err := e.viggleFor(ctx, j) // resolved before submitting: a key that fails sends nothing
+	if err != nil {
+		return e.keyStep(ctx, j, err)
+	}
+	e.streaks.Delete(j.ID)
 	j.State = store.StateSubmitting
 	if err := e.save(ctx, j, store.StateQueued); err != nil {
 		return 0, false, err
@@ -179,7 +184,7 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 
 	pctx, cancel := durable(ctx, e.opts.SubmitTimeout)
 	defer cancel()
-	sub, err := e.viggle.CreateRender(pctx, renderRequest(j.Request))
+	sub, err := vg.CreateRender(pctx, renderRequest(j.Request))
 	e.hook(PointPosted, j)
 	if err != nil {
 		// Refused (nothing was created at Viggle) only on Viggle's own 4xx answer: anything else that may
@@ -228,7 +233,7 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 	// fields as they were at the submitting→running commit: a cancel requested after it saw the job
 	// running and sent the DELETE itself, so exactly one party sends it.
 	if !j.CancelRequestedAt.IsZero() {
-		if err := e.viggle.CancelRender(sctx, j.ViggleJobID); err != nil {
+		if err := vg.CancelRender(sctx, j.ViggleJobID); err != nil {
 			e.log.Warn("cancel after submit failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
 		}
 		return 0, false, nil // poll at once to confirm
@@ -400,9 +405,13 @@ func (e *Engine) followUp(ctx context.Context, j *store.Job) (time.Duration, boo
 
 // poll asks Viggle for the job's status once and acts on the answer.
 func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	vg, err := e.viggleFor(ctx, j)
+	if err != nil {
+		return e.keyStep(ctx, j, err)
+	}
 	overdue := e.opts.Now().Sub(j.SubmittedAt) > e.opts.RenderTimeout
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
-	r, err := e.viggle.GetRender(pctx, j.ViggleJobID)
+	r, err := vg.GetRender(pctx, j.ViggleJobID)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -422,7 +431,7 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 		}
 		e.log.Warn("status poll failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "failures", streak, "err", err)
 		if overdue {
-			return e.timeout(ctx, j)
+			return e.timeout(ctx, j, vg)
 		}
 		return e.backoff(streak), false, nil
 	}
@@ -433,7 +442,7 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 		return e.finished(ctx, j, r)
 	}
 	if overdue {
-		return e.timeout(ctx, j)
+		return e.timeout(ctx, j, vg)
 	}
 	pct := int(r.Percent())
 	changed := pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage
@@ -496,13 +505,13 @@ func (e *Engine) finished(ctx context.Context, j *store.Job, r *viggle.Render) (
 
 // timeout cancels an overdue job at Viggle (so its credits are refunded) and fails it. When the cancel
 // is refused because the render has just ended, the ending wins: a complete render is delivered.
-func (e *Engine) timeout(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+func (e *Engine) timeout(ctx context.Context, j *store.Job, vg Viggle) (time.Duration, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	code := CodeTimeout
-	if err := e.viggle.CancelRender(cctx, j.ViggleJobID); err != nil {
+	if err := vg.CancelRender(cctx, j.ViggleJobID); err != nil {
 		e.log.Warn("cancel of an overdue render failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
-		if r, gerr := e.viggle.GetRender(cctx, j.ViggleJobID); gerr == nil && r.Status.Terminal() {
+		if r, gerr := vg.GetRender(cctx, j.ViggleJobID); gerr == nil && r.Status.Terminal() {
 			return e.finished(ctx, j, r)
 		}
 		code = CodeTimeoutUnconfirmed
@@ -524,6 +533,14 @@ func (e *Engine) stepPolicy() backoff.Policy {
 
 // deliver downloads the finished video and hands it to the Notifier; the delivery is recorded after.
 func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool, error) {
+	// The key is resolved before the attempt counts: a passing failure is tried again; a key gone for
+	// good leaves the link (recorded by the last poll) to deliver, without a download.
+	vg, kerr := e.viggleFor(ctx, j)
+	if kerr != nil && !keyUnavailable(kerr) {
+		n := e.streak(j.ID, 1)
+		e.log.Warn("could not resolve the job's Viggle key; trying again", "job", j.ID, "key_ref", j.KeyRef, "attempt", n, "err", kerr)
+		return e.backoff(n), false, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DeliverTimeout)
 	defer cancel()
 	from := j.State
@@ -532,7 +549,17 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 	if err := e.save(ctx, j, from); err != nil {
 		return 0, false, err
 	}
-	v, cleanup := e.download(ctx, j)
+	var (
+		v       Video
+		cleanup = func() {}
+	)
+	if kerr != nil {
+		e.log.Error("the job's Viggle key is unavailable: delivering the link without a download", "job", j.ID,
+			"key_ref", j.KeyRef, "viggle_job_id", j.ViggleJobID, "err", kerr)
+		v = Video{URL: j.VideoURL, Size: -1, MaskURL: j.MaskURL, MaskSize: -1, DownloadErr: kerr}
+	} else {
+		v, cleanup = e.download(ctx, j, vg)
+	}
 	defer cleanup()
 	if ctx.Err() != nil {
 		return 0, false, ctx.Err()
@@ -584,7 +611,7 @@ func (e *Engine) giveUp(ctx context.Context, j *store.Job, cause error) error {
 
 // download fetches the video (and the mask of a transparent render) into temporary files. A file over
 // the job's upload limit is not kept: the Notifier gets the link instead.
-func (e *Engine) download(ctx context.Context, j *store.Job) (Video, func()) {
+func (e *Engine) download(ctx context.Context, j *store.Job, vg Viggle) (Video, func()) {
 	var files []string
 	cleanup := func() {
 		for _, f := range files {
@@ -596,12 +623,12 @@ func (e *Engine) download(ctx context.Context, j *store.Job) (Video, func()) {
 		limit = e.opts.MaxDownload
 	}
 	v := Video{URL: j.VideoURL, Size: -1, MaskURL: j.MaskURL, MaskSize: -1}
-	v.File, v.Size, v.DownloadErr = e.fetch(ctx, j, viggle.AssetVideo, limit)
+	v.File, v.Size, v.DownloadErr = e.fetch(ctx, j, vg, viggle.AssetVideo, limit)
 	if v.File != "" {
 		files = append(files, v.File)
 	}
 	if j.Request.Background == spec.BackgroundTransparent && v.DownloadErr == nil {
-		v.MaskFile, v.MaskSize, v.DownloadErr = e.fetch(ctx, j, viggle.AssetMask, limit)
+		v.MaskFile, v.MaskSize, v.DownloadErr = e.fetch(ctx, j, vg, viggle.AssetMask, limit)
 		if v.MaskFile != "" {
 			files = append(files, v.MaskFile)
 		}
@@ -611,7 +638,7 @@ func (e *Engine) download(ctx context.Context, j *store.Job) (Video, func()) {
 
 // fetch downloads one asset to a new temporary file, trying a few times. It returns no file and the
 // size (-1 if unknown) when the asset is over limit.
-func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, limit int64) (string, int64, error) {
+func (e *Engine) fetch(ctx context.Context, j *store.Job, vg Viggle, asset viggle.Asset, limit int64) (string, int64, error) {
 	f, err := os.CreateTemp(e.opts.WorkDir, j.ID+"-*.mp4")
 	if err != nil {
 		return "", -1, fmt.Errorf("create download file: %w", err)
@@ -646,7 +673,7 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, asset viggle.Asset, li
 		if asset == viggle.AssetMask {
 			link = j.MaskURL
 		}
-		n, err := e.viggle.DownloadFrom(ctx, j.ViggleJobID, asset, link, f, limit)
+		n, err := vg.DownloadFrom(ctx, j.ViggleJobID, asset, link, f, limit)
 		var tooLarge *viggle.TooLargeError
 		switch {
 		case err == nil:
