@@ -11,9 +11,9 @@ import (
 func Advice(code string) string {
 	switch strings.ToUpper(strings.TrimSpace(code)) {
 	case "CS-UORC01-006", "CS-UORC01-007", "CS-ORAU-001", "CS-ORAU-002":
-		return "The bot's Viggle API key is missing, invalid or expired: the bot's admin needs to set a valid VIGGLE_API_KEY."
+		return "The Viggle API key in use is missing, invalid or expired: a server admin can set a valid one with /config key set (or the bot's admin a valid VIGGLE_API_KEY)."
 	case "CS-UORC01-008", "CS-ORCR-001":
-		return "The Viggle account has run out of credits: the bot's admin needs to top it up, then try again."
+		return "The Viggle account has run out of credits: whoever pays for the key in use (this server's, or the bot's) needs to top it up, then try again."
 	case "CS-UORC01-001":
 		return "Fast mode is unavailable right now: try again without fast."
 	case "CS-UORC01-002":
@@ -36,6 +36,8 @@ func Advice(code string) string {
 		return "It took too long, and the cancel was not confirmed: check the Viggle dashboard before you try again."
 	case jobs.CodeNotSent:
 		return "Nothing was sent to Viggle and no credits were used: try again in a moment."
+	case jobs.CodeKeyUnavailable:
+		return "A server admin can set the server's Viggle key again with /config key set; renders started after that use it."
 	case jobs.CodeNotFound:
 		return "Viggle lost track of this render. Try again; if it keeps happening, contact Viggle support with the job id."
 	case "":

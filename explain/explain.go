@@ -44,6 +44,8 @@ func Outcome(j store.Job) string {
 		return "The request was never acknowledged, so it was not sent to Viggle."
 	case jobs.CodeUndeliverable:
 		return "The video is ready but could not be delivered; it is listed in /jobs with its link."
+	case jobs.CodeKeyUnavailable:
+		return keyUnavailable(j, msg)
 	case jobs.CodeNotFound:
 		n := 0
 		if _, err := fmt.Sscanf(msg, jobs.NotFoundFact, &n); err != nil || n <= 0 {
@@ -100,10 +102,30 @@ func own(code string) bool {
 	switch code {
 	case "", jobs.CodeTimeout, jobs.CodeTimeoutUnconfirmed, jobs.CodeNotSent, jobs.CodeNotFound, jobs.CodeNotAcknowledged,
 		jobs.CodeSubmitCrashed, jobs.CodeOutcomeUnknown, jobs.CodeCancelledBeforeSend, jobs.CodeCancelled,
-		jobs.CodeCancelledAtViggle, jobs.CodeUndeliverable:
+		jobs.CodeCancelledAtViggle, jobs.CodeUndeliverable, jobs.CodeKeyUnavailable:
 		return true
 	}
 	return false
+}
+
+// keyUnavailable says why the job's own Viggle key could not be used (fact: one of jobs.KeyFact…)
+// and what that means for a render sent or not.
+func keyUnavailable(j store.Job, fact string) string {
+	why := "the Viggle key it was started with can no longer be used"
+	switch fact {
+	case jobs.KeyFactGone:
+		why = "the server's Viggle key it was started with has been removed from the bot"
+	case jobs.KeyFactUndecryptable:
+		why = "the server's Viggle key it was started with cannot be read any more (the bot's BOT_ENCRYPTION_KEY may have changed)"
+	case jobs.KeyFactNoEncryption:
+		why = "the server's Viggle key it was started with cannot be read without the bot's BOT_ENCRYPTION_KEY"
+	case jobs.KeyFactNoKey:
+		why = "the bot has no Viggle key to use for it"
+	}
+	if j.SubmittedAt.IsZero() && j.ViggleJobID == "" {
+		return "The render was not sent, because " + why + "; no credits were used."
+	}
+	return "The bot stopped following this render, because " + why + ". It may still finish at Viggle and use credits."
 }
 
 // sentence reports whether msg reads as words for a person rather than a recorded fact.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/viggle-bot/viggle-bot/explain"
 	"github.com/viggle-bot/viggle-bot/jobs"
@@ -83,6 +84,7 @@ func TestCode(t *testing.T) {
 		jobs.CodeCancelled:         "",
 		jobs.CodeUndeliverable:     "",
 		jobs.CodeCancelledAtViggle: "",
+		jobs.CodeKeyUnavailable:    jobs.CodeKeyUnavailable,
 	} {
 		if got := explain.Code(code); got != want {
 			t.Errorf("Code(%q) = %q, want %q", code, got, want)
@@ -92,14 +94,47 @@ func TestCode(t *testing.T) {
 
 func TestAdvice(t *testing.T) {
 	for code, want := range map[string]string{
-		"CS-UORC01-008":  "run out of credits",
-		"cs-orav-999":    "contact Viggle support with the error code",
-		jobs.CodeNotSent: "no credits were used",
-		jobs.CodeTimeout: "cancelled at Viggle",
-		"":               "Try again",
+		"CS-UORC01-008":         "run out of credits",
+		"cs-orav-999":           "contact Viggle support with the error code",
+		jobs.CodeNotSent:        "no credits were used",
+		jobs.CodeTimeout:        "cancelled at Viggle",
+		"":                      "Try again",
+		"CS-UORC01-007":         "/config key set",
+		jobs.CodeKeyUnavailable: "/config key set",
 	} {
 		if got := explain.Advice(code); !strings.Contains(got, want) {
 			t.Errorf("Advice(%q) = %q, want it to contain %q", code, got, want)
+		}
+	}
+}
+
+// TestOutcomeKeyUnavailable: a job whose own key could no longer be used says why, and whether credits
+// may have been used (not sent: none; sent: it may still finish at Viggle).
+func TestOutcomeKeyUnavailable(t *testing.T) {
+	sent := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		fact      string
+		submitted bool
+		want      []string
+	}{
+		{jobs.KeyFactGone, false, []string{"was not sent", "removed from the bot", "no credits were used"}},
+		{jobs.KeyFactUndecryptable, true, []string{"stopped following", "cannot be read", "BOT_ENCRYPTION_KEY", "may still finish at Viggle and use credits"}},
+		{jobs.KeyFactNoEncryption, false, []string{"without the bot's BOT_ENCRYPTION_KEY", "no credits were used"}},
+		{jobs.KeyFactNoKey, false, []string{"no Viggle key to use"}},
+		{"", true, []string{"can no longer be used", "may still finish"}},
+	} {
+		j := store.Job{State: store.StateFailed, ErrorCode: jobs.CodeKeyUnavailable, ErrorMessage: c.fact}
+		if c.submitted {
+			j.SubmittedAt, j.ViggleJobID = sent, "job_x"
+		}
+		got := explain.Outcome(j)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("Outcome(%q, submitted %v) = %q, want it to say %q", c.fact, c.submitted, got, w)
+			}
+		}
+		if strings.Contains(got, c.fact+".") && c.fact != "" {
+			t.Errorf("Outcome(%q) shows the recorded fact as it is: %q", c.fact, got)
 		}
 	}
 }

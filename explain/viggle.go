@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/keyring"
 	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
@@ -93,6 +94,8 @@ func ViggleError(op string, err error) string {
 	var api *viggle.APIError
 	hasAPI := errors.As(err, &api)
 	switch {
+	case errors.Is(err, keyring.ErrUnavailable):
+		return fmt.Sprintf("%s, so I could not %s; nothing was sent and no credits were used.", KeyProblem(err), op)
 	case errors.Is(err, viggle.ErrNotSent):
 		return fmt.Sprintf("Viggle could not be reached, so I could not %s; nothing was sent and no credits were used. Try again in a moment.", op)
 	case errors.Is(err, viggle.ErrOutcomeUnknown):
@@ -121,6 +124,8 @@ func CatalogFailure(recorded string, unknown bool) string {
 		return "Viggle could not make it and gave no reason. Try again, or with another template or photo."
 	case jobs.FactNotFound:
 		return "Viggle no longer knows it (it answered \"not found\" several times in a row). Try again."
+	case jobs.FactKeyUnavailable:
+		return "The Viggle key it was made with can no longer be used (removed from the bot, or unreadable), so the bot stopped following it. Make it again with this server's current key."
 	}
 	if status, ok := httpFact(msg); ok {
 		if unknown {
@@ -144,4 +149,21 @@ func CatalogFailure(recorded string, unknown bool) string {
 		}
 	}
 	return fmt.Sprintf("Viggle said: %s.", strings.TrimSuffix(msg, "."))
+}
+
+// KeyProblem is one plain sentence (without its final period) on why a Viggle key cannot be used,
+// from a keyring error: the server has no key and the shared one is not allowed (with how to set
+// one), or its stored key cannot be read.
+func KeyProblem(err error) string {
+	switch {
+	case errors.Is(err, keyring.ErrNoKey):
+		return "This server has no Viggle key of its own and the bot's shared key is not available here: a server admin can set one with /config key set"
+	case errors.Is(err, keyring.ErrUndecryptable):
+		return "This server's Viggle key cannot be read any more (the bot's BOT_ENCRYPTION_KEY may have changed): a server admin can set it again with /config key set"
+	case errors.Is(err, keyring.ErrNoEncryption):
+		return "This server's Viggle key cannot be read: the bot's admin needs to set BOT_ENCRYPTION_KEY"
+	case errors.Is(err, keyring.ErrKeyGone):
+		return "The Viggle key of this server was removed from the bot"
+	}
+	return "This server's Viggle key cannot be used"
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/viggle-bot/viggle-bot/explain"
 	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/keyring"
 	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
@@ -30,6 +31,10 @@ func TestViggleError(t *testing.T) {
 		{explain.OpImport, unknown, []string{"no usable answer (Viggle answered HTTP 502)", "may have used credits", "not sent again", "/scene list"}},
 		{explain.OpCharacter, fmt.Errorf("x: %w", viggle.ErrNotSent), []string{"could not make the character", "no credits were used"}},
 		{explain.OpCredits, errors.New("dial tcp: connection refused"), []string{"Viggle did not answer, so I could not read the credit balance."}},
+		{explain.OpImport, keyErr(keyring.ErrNoKey), []string{"no Viggle key of its own", "/config key set", "so I could not import the scene; nothing was sent"}},
+		{explain.OpCharacter, keyErr(keyring.ErrUndecryptable), []string{"cannot be read any more", "BOT_ENCRYPTION_KEY", "so I could not make the character"}},
+		{explain.OpCredits, keyErr(keyring.ErrNoEncryption), []string{"needs to set BOT_ENCRYPTION_KEY"}},
+		{explain.OpImport, keyErr(keyring.ErrKeyGone), []string{"was removed from the bot", "no credits were used"}},
 	} {
 		got := explain.ViggleError(tc.op, tc.err)
 		for _, w := range tc.want {
@@ -61,9 +66,15 @@ func TestCatalogFailure(t *testing.T) {
 		{"", false, "Viggle could not make it."},
 		{"Rendering failed (CS-UORC01-008)", false, "Viggle said: Rendering failed (error `CS-UORC01-008`). The Viggle account has run out of credits"},
 		{"a message (with an aside)", false, "Viggle said: a message (with an aside)."},
+		{jobs.FactKeyUnavailable, false, "The Viggle key it was made with can no longer be used"},
 	} {
 		if got := explain.CatalogFailure(tc.recorded, tc.unknown); !strings.Contains(got, tc.want) {
 			t.Errorf("CatalogFailure(%q, %v) = %q, want %q in it", tc.recorded, tc.unknown, got, tc.want)
 		}
 	}
+}
+
+// keyErr is a keyring error as Ring.ForGuild or Ring.Client returns it, wrapped by a caller.
+func keyErr(cause error) error {
+	return fmt.Errorf("jobs: import scene from template %q: %w", "tpl", fmt.Errorf("keyring: key k1: %w: %w", keyring.ErrUnavailable, cause))
 }
