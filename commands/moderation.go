@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -221,7 +222,7 @@ func isEphemeral(m *discordgo.Message) bool {
 func (r *Router) showDecision(ctx context.Context, e *Event, c *store.Character, note string) (*Response, error) {
 	msg := e.Message
 	if msg == nil {
-		return ephemeralText(cmpText(note, decisionLine(c))), nil
+		return ephemeralText(cmp.Or(note, decisionLine(c))), nil
 	}
 	upd := &Response{Type: discordgo.InteractionResponseUpdateMessage, Content: msg.Content,
 		Components: withoutReview(msg.Components, c.ID), Embeds: msg.Embeds}
@@ -244,7 +245,7 @@ func (r *Router) showGone(ctx context.Context, e *Event, id string) (*Response, 
 	upd := &Response{Type: discordgo.InteractionResponseUpdateMessage, Content: msg.Content,
 		Components: withoutReview(msg.Components, id), Embeds: msg.Embeds}
 	if !isEphemeral(msg) {
-		upd.Content, upd.Embeds = "**Character deleted** · it was waiting for approval.", []*discordgo.MessageEmbed{}
+		upd.Content, upd.Embeds = "**Character deleted** · there is nothing to decide any more.", []*discordgo.MessageEmbed{}
 	}
 	return r.updateThen(ctx, e, upd, gone)
 }
@@ -259,13 +260,6 @@ func (r *Router) updateThen(ctx context.Context, e *Event, upd *Response, note s
 		return nil, fmt.Errorf("update the review message: %w", err)
 	}
 	return ephemeralText(note), nil
-}
-
-func cmpText(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // withoutReview is comps without the rows that hold a review button of character id (a non-nil

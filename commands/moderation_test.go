@@ -491,3 +491,29 @@ func TestReviewIDParses(t *testing.T) {
 		}
 	}
 }
+
+func TestHeldRefusalNamesAPendingOrRejectedCharacter(t *testing.T) {
+	e := moderationEnv(t, false)
+	createHeld(t, e, "Alice")
+	alice := characterNamed(t, e.db, testUser, "Alice")
+	ctx := t.Context()
+	for _, value := range []string{"alice", alice.ViggleID} {
+		why, err := e.r.heldRefusal(ctx, testUser, testGuild, value)
+		if err != nil || !strings.Contains(why, "`Alice` is waiting for approval") {
+			t.Errorf("heldRefusal(%q) = %q, %v", value, why, err)
+		}
+	}
+	if _, err := e.db.ReviewCharacter(ctx, alice.ID, otherUser, false, store.Change{ActorID: otherUser, What: "rejected character Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if why, err := e.r.heldRefusal(ctx, testUser, testGuild, alice.ViggleID); err != nil || !strings.Contains(why, "`Alice` was rejected") {
+		t.Errorf("heldRefusal of a rejected one = %q, %v", why, err)
+	}
+	// Names of nothing held, and another member's unshared held character, are not held.
+	addCharacter(t, e.db, testUser, "Ready", "char_r", false, store.StatusReady)
+	for _, c := range []struct{ owner, value string }{{testUser, "ready"}, {testUser, "zed"}, {testUser, "char_zzz"}, {otherUser, "alice"}} {
+		if why, err := e.r.heldRefusal(ctx, c.owner, testGuild, c.value); err != nil || why != "" {
+			t.Errorf("heldRefusal(%s, %q) = %q, %v; want none", c.owner, c.value, why, err)
+		}
+	}
+}
