@@ -13,6 +13,7 @@ package keyring
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,13 +69,18 @@ type Ring struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	clients map[string]*entry // guild key id → its client (being) built
+	clients map[string]*entry         // guild key id → its client (being) built
+	byKey   map[keySum]*viggle.Client // the same Viggle key under two ids (two guilds) shares one client
 }
+
+// keySum identifies a clear key in memory without keeping it as a map key.
+type keySum [sha256.Size]byte
 
 // entry is one key's client, built once: ready is closed when c or err is set.
 type entry struct {
 	ready chan struct{}
 	c     *viggle.Client
+	sum   keySum
 	err   error
 }
 
@@ -86,7 +92,7 @@ func New(st Store, o Options) *Ring {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Ring{st: st, o: o, log: o.Logger, clients: make(map[string]*entry)}
+	return &Ring{st: st, o: o, log: o.Logger, clients: make(map[string]*entry), byKey: make(map[keySum]*viggle.Client)}
 }
 
 // unavailable wraps cause (one of the package's sentinels) as ErrUnavailable.
@@ -127,40 +133,56 @@ func (r *Ring) client(ctx context.Context, id string, row *store.GuildKey) (*vig
 			return nil, fmt.Errorf("keyring: key %s: %w", id, ctx.Err())
 		}
 	}
-	e.c, e.err = r.build(ctx, id, row)
+	e.c, e.sum, e.err = r.build(ctx, id, row)
+	r.mu.Lock()
 	if e.err != nil {
-		r.mu.Lock()
 		delete(r.clients, id)
-		r.mu.Unlock()
+	} else if c, ok := r.byKey[e.sum]; ok {
+		e.c = c // built meanwhile for the same key under another id
+	} else {
+		r.byKey[e.sum] = e.c
 	}
+	r.mu.Unlock()
 	close(e.ready)
 	return e.c, e.err
 }
 
-// build reads (unless given), opens and wraps one stored key.
-func (r *Ring) build(ctx context.Context, id string, row *store.GuildKey) (*viggle.Client, error) {
+// build reads (unless given), opens and wraps one stored key: the client of the same key under
+// another id when there is one, else a new one.
+func (r *Ring) build(ctx context.Context, id string, row *store.GuildKey) (*viggle.Client, keySum, error) {
 	if row == nil {
 		k, err := r.st.GuildKeyByID(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound): // not wrapped: callers take store.ErrNotFound for their own row
-			return nil, unavailable("key "+id, ErrKeyGone)
+			return nil, keySum{}, unavailable("key "+id, ErrKeyGone)
 		case err != nil:
-			return nil, fmt.Errorf("keyring: read key %s: %w", id, err)
+			return nil, keySum{}, fmt.Errorf("keyring: read key %s: %w", id, err)
 		}
 		row = k
 	}
 	if r.o.Sealer == nil {
-		return nil, unavailable("key "+id, ErrNoEncryption)
+		return nil, keySum{}, unavailable("key "+id, ErrNoEncryption)
 	}
 	apiKey, err := r.o.Sealer.Open(row.GuildID, row.Sealed)
 	if err != nil {
-		return nil, unavailable("key "+id, err)
+		return nil, keySum{}, unavailable("key "+id, err)
+	}
+	sum := keySum(sha256.Sum256([]byte(apiKey)))
+	if c := r.known(sum); c != nil {
+		return c, sum, nil
 	}
 	c, err := r.newClient(apiKey)
 	if err != nil {
-		return nil, unavailable("key "+id, err)
+		return nil, keySum{}, unavailable("key "+id, err)
 	}
-	return c, nil
+	return c, sum, nil
+}
+
+// known is the client already built for the key with sum, or nil.
+func (r *Ring) known(sum keySum) *viggle.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byKey[sum]
 }
 
 // newClient builds a client for apiKey through Options.NewClient; its error never holds the key.
@@ -216,9 +238,15 @@ func (r *Ring) Set(ctx context.Context, guildID, actorID, apiKey string) (*store
 	case apiKey == "":
 		return nil, ErrEmptyKey
 	}
-	c, err := r.newClient(apiKey)
-	if err != nil {
-		return nil, fmt.Errorf("keyring: set the key of guild %s: %w", guildID, err)
+	// The key's client when it is in use already (another guild's, or this one set again), so that
+	// the check counts against its limiter; else a new one, kept only if the key is stored.
+	sum := keySum(sha256.Sum256([]byte(apiKey)))
+	c := r.known(sum)
+	if c == nil {
+		var err error
+		if c, err = r.newClient(apiKey); err != nil {
+			return nil, fmt.Errorf("keyring: set the key of guild %s: %w", guildID, err)
+		}
 	}
 	if _, err := c.Credits(ctx); err != nil {
 		var apiErr *viggle.APIError
@@ -249,8 +277,13 @@ func (r *Ring) Set(ctx context.Context, guildID, actorID, apiKey string) (*store
 	}
 	// The checked client is the key's client from now on: its limiter has counted the check.
 	r.mu.Lock()
+	if known, ok := r.byKey[sum]; ok {
+		c = known
+	} else {
+		r.byKey[sum] = c
+	}
 	if _, ok := r.clients[k.ID]; !ok {
-		e := &entry{ready: make(chan struct{}), c: c}
+		e := &entry{ready: make(chan struct{}), c: c, sum: sum}
 		close(e.ready)
 		r.clients[k.ID] = e
 	}
@@ -300,12 +333,31 @@ func (r *Ring) Purge(ctx context.Context) (int, error) {
 	r.mu.Unlock()
 	for _, id := range ids {
 		if _, err := r.st.GuildKeyByID(ctx, id); errors.Is(err, store.ErrNotFound) {
-			r.mu.Lock()
-			delete(r.clients, id)
-			r.mu.Unlock()
+			r.forget(id)
 		}
 	}
 	return n, nil
+}
+
+// forget drops the client of key id, and the key's client when no other id uses it.
+func (r *Ring) forget(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.clients[id]
+	if !ok {
+		return
+	}
+	delete(r.clients, id)
+	for _, other := range r.clients {
+		select {
+		case <-other.ready:
+			if other.err == nil && other.sum == e.sum {
+				return
+			}
+		default:
+		}
+	}
+	delete(r.byKey, e.sum)
 }
 
 // purge is Purge for Set and Clear, whose work is done: a failure is logged, not returned.

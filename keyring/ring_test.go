@@ -542,6 +542,16 @@ func TestEachKeyHasItsOwnLimiter(t *testing.T) {
 	if e.builtFor(guildKey) != 1 || e.builtFor(guildKey2) != 1 {
 		t.Errorf("clients built: %d for key A, %d for key B; want one per key", e.builtFor(guildKey), e.builtFor(guildKey2))
 	}
+	// A third guild with guild A's key shares its client (the limit is Viggle's, per key).
+	if _, err := r.Set(ctx, "guild-c", "admin-c", guildKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, cc, err := r.ForGuild(ctx, "guild-c"); err != nil || cc != ca {
+		t.Errorf("guild C with guild A's key: client %p, %v; want guild A's %p", cc, err, ca)
+	}
+	if e.builtFor(guildKey) != 1 {
+		t.Errorf("clients built for the key of guilds A and C: %d, want 1", e.builtFor(guildKey))
+	}
 	// A fresh ring (a restart) builds each key's client once, however many ask at once.
 	fresh := e.ring()
 	var wg sync.WaitGroup
@@ -557,6 +567,20 @@ func TestEachKeyHasItsOwnLimiter(t *testing.T) {
 	wg.Wait()
 	if got := e.builtFor(guildKey2); got != 2 {
 		t.Errorf("clients built for key B after a restart with 8 callers: %d, want 2 (one per ring)", got)
+	}
+	kc, err := e.db.CurrentGuildKey(ctx, "guild-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, err := fresh.Client(ctx, ka.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc, err := fresh.Client(ctx, kc.ID); err != nil || fc != fa {
+		t.Errorf("after a restart, guilds A and C (one key) have clients %p and %p (%v); want one", fa, fc, err)
+	}
+	if got := e.builtFor(guildKey); got != 2 {
+		t.Errorf("clients built for the key of guilds A and C after a restart: %d, want 2 (one per ring)", got)
 	}
 
 	// Guild A's limiter is spent: its call waits in it...
