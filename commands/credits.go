@@ -2,19 +2,22 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/viggle-bot/viggle-bot/explain"
+	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
 // CmdCredits is /credits.
 const CmdCredits = "credits"
 
-// creditsRoutes is /credits: the credit balance of the Viggle key in use, only for members with
+// creditsRoutes is /credits: the credit balance of the Viggle key the server uses, only for members with
 // Manage Server (the command's default permission, checked again by the router: server admins can
 // override a default permission).
 func (r *Router) creditsRoutes() []Route {
@@ -24,7 +27,7 @@ func (r *Router) creditsRoutes() []Route {
 		Name: CmdCredits,
 		Def: &discordgo.ApplicationCommand{
 			Name:                     CmdCredits,
-			Description:              "The Viggle credits left on the bot's account (only you see it)",
+			Description:              "The Viggle credits left on the account of the key this server uses (only you see it)",
 			Contexts:                 &guildOnly,
 			DefaultMemberPermissions: &manage,
 		},
@@ -34,19 +37,35 @@ func (r *Router) creditsRoutes() []Route {
 	}}
 }
 
-// creditsBalance answers GET /api/credits, privately.
+// creditsBalance answers GET /api/credits with the key the server's renders use, privately.
 func (r *Router) creditsBalance(ctx context.Context, e *Event) (*Response, error) {
-	cr := r.credits()
+	ref, cr, err := r.guildKey(ctx, e.GuildID)
+	if msg := keyRefusal(err); msg != "" {
+		e.SetOutcome("refused: key")
+		return ephemeralText(msg), nil
+	}
+	if err != nil {
+		return nil, tell("I could not read this server's Viggle key just now. Please try again in a moment.",
+			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	}
 	if cr == nil {
 		return ephemeralText(notAvailable), nil
+	}
+	whose := "The bot's Viggle account"
+	if ref != "" {
+		whose = "This server's Viggle account (its own key, /config key)"
 	}
 	b, err := cr.Credits(ctx)
 	if err != nil {
 		e.SetOutcome("viggle error")
 		r.log.Warn("credit balance not read", "err", err)
+		var api *viggle.APIError
+		if ref != "" && errors.As(err, &api) && (api.HTTPStatus == http.StatusUnauthorized || api.HTTPStatus == http.StatusForbidden) {
+			return ephemeralText(fmt.Sprintf("Viggle refused this server's key%s: it may have been revoked. An admin can set a new one with /config key set.", codeNote(api.Code))), nil
+		}
 		return ephemeralText(explain.ViggleError(explain.OpCredits, err)), nil
 	}
-	text := fmt.Sprintf("The bot's Viggle account has **%s** left.", creditAmount(b.Balance))
+	text := fmt.Sprintf("%s has **%s** left.", whose, creditAmount(b.Balance))
 	if b.TotalUsed > 0 || b.TotalPurchased > 0 {
 		text += fmt.Sprintf(" Used so far: %s of %s bought.", creditAmount(b.TotalUsed), creditAmount(b.TotalPurchased))
 	}

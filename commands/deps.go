@@ -30,7 +30,7 @@ type SceneStore interface {
 	ListScenes(ctx context.Context, guildID string) ([]*store.Scene, error)
 	SceneByName(ctx context.Context, guildID, name string) (*store.Scene, error)
 	DeleteScene(ctx context.Context, id string) error
-	SuggestScenes(ctx context.Context, guildID, prefix string, limit int) ([]*store.Scene, error)
+	SuggestScenesForKey(ctx context.Context, guildID, keyRef, prefix string, limit int) ([]*store.Scene, error)
 
 	ListCharacters(ctx context.Context, ownerID, guildID string) ([]*store.Character, error)
 	ResolveCharacter(ctx context.Context, ownerID, guildID, keyRef, name string) (*store.Character, error)

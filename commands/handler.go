@@ -45,6 +45,7 @@ func (r *Router) table() []Route {
 	routes = append(routes, r.sceneRoutes()...)
 	routes = append(routes, r.characterRoutes()...)
 	routes = append(routes, r.creditsRoutes()...)
+	routes = append(routes, r.configRoutes()...)
 	return routes
 }
 

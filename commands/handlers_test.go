@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,6 +42,11 @@ func (quietNotifier) Interrupted(context.Context, store.Job) (store.Delivery, er
 func (quietNotifier) FollowUp(context.Context, store.Job) (bool, error) { return false, nil }
 func (quietNotifier) Forget(string)                                     {}
 
+// noViggle is the Options.ViggleFor of an engine that is never started: no job reaches Viggle.
+func noViggle(context.Context, string) (jobs.Viggle, error) {
+	return nil, errors.New("this test's engine sends nothing to Viggle")
+}
+
 // handlerEnv is the bot's router over a real SQLite store and a real engine that is not started (its
 // jobs are recorded and acknowledged, never sent).
 type handlerEnv struct {
@@ -59,7 +65,7 @@ func newHandlerEnv(t *testing.T) *handlerEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	eng, err := jobs.New(db, nil, quietNotifier{}, jobs.Options{Origin: store.OriginDiscord, RequireAck: true, WorkDir: filepath.Join(dir, "tmp")})
+	eng, err := jobs.New(db, nil, quietNotifier{}, jobs.Options{Origin: store.OriginDiscord, RequireAck: true, WorkDir: filepath.Join(dir, "tmp"), ViggleFor: noViggle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +320,7 @@ func (ackFails) Acknowledge(context.Context, string, time.Time) error {
 // message is removed rather than left to end as "The application did not respond".
 func TestRenderAcknowledgementNotRecorded(t *testing.T) {
 	e := newHandlerEnv(t)
-	eng, err := jobs.New(ackFails{e.db}, nil, quietNotifier{}, jobs.Options{Origin: store.OriginDiscord, RequireAck: true, WorkDir: t.TempDir()})
+	eng, err := jobs.New(ackFails{e.db}, nil, quietNotifier{}, jobs.Options{Origin: store.OriginDiscord, RequireAck: true, WorkDir: t.TempDir(), ViggleFor: noViggle})
 	if err != nil {
 		t.Fatal(err)
 	}

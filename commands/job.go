@@ -16,9 +16,9 @@ import (
 // Names is what /render, /job and Re-render read of the guild's scenes and the members' characters:
 // SQLite only, never Viggle. *store.DB implements it; the router uses it when its Store does.
 type Names interface {
-	SuggestScenes(ctx context.Context, guildID, prefix string, limit int) ([]*store.Scene, error)
-	SceneByViggleID(ctx context.Context, guildID, viggleID string) (*store.Scene, error)
-	SceneByName(ctx context.Context, guildID, name string) (*store.Scene, error)
+	SuggestScenesForKey(ctx context.Context, guildID, keyRef, prefix string, limit int) ([]*store.Scene, error)
+	SceneByViggleIDForKey(ctx context.Context, guildID, keyRef, viggleID string) (*store.Scene, error)
+	SceneByNameForKey(ctx context.Context, guildID, keyRef, name string) (*store.Scene, error)
 	SuggestCharacters(ctx context.Context, ownerID, guildID, keyRef, prefix string, limit int) ([]*store.Character, error)
 	ResolveCharacter(ctx context.Context, ownerID, guildID, keyRef, name string) (*store.Character, error)
 	CharacterByViggleID(ctx context.Context, viggleID string) (*store.Character, error)
@@ -82,7 +82,7 @@ func (r *Router) job(ctx context.Context, e *Event) (*Response, error) {
 func (r *Router) jobView(ctx context.Context, j *store.Job) view {
 	var b strings.Builder
 	scene := code(clip(j.Request.SceneID, sceneBudget))
-	if s, _ := r.knownScene(ctx, j.GuildID, j.Request.SceneID); s != nil {
+	if s, _ := r.knownScene(ctx, j.GuildID, j.KeyRef, j.Request.SceneID); s != nil { // a scene of the job's own key
 		scene = "**" + clip(s.Name, sceneBudget) + "** " + scene
 	}
 	fmt.Fprintf(&b, "**Render** %s · scene %s\n", code(j.ID), scene)
@@ -154,13 +154,14 @@ func (r *Router) suggestJobs(ctx context.Context, e *Event) (*Response, error) {
 		if !strings.HasPrefix(strings.ToLower(j.ID), prefix) {
 			continue
 		}
-		name, ok := sceneNames[j.Request.SceneID]
+		seen := j.KeyRef + "\x00" + j.Request.SceneID // a scene of the job's own key
+		name, ok := sceneNames[seen]
 		if !ok {
 			name = j.Request.SceneID
-			if s, _ := r.knownScene(ctx, e.GuildID, j.Request.SceneID); s != nil {
+			if s, _ := r.knownScene(ctx, e.GuildID, j.KeyRef, j.Request.SceneID); s != nil {
 				name = s.Name
 			}
-			sceneNames[j.Request.SceneID] = name
+			sceneNames[seen] = name
 		}
 		label := fmt.Sprintf("%s · %s · %s", clip(name, 50), stateLabel(j), age(r.now().Sub(j.CreatedAt)))
 		resp.Choices = append(resp.Choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(label, maxChoiceText), Value: j.ID})
@@ -188,5 +189,9 @@ func (r *Router) rerender(ctx context.Context, e *Event) (*Response, error) {
 	if refusal != nil || err != nil {
 		return refusal, err
 	}
-	return r.start(ctx, e, j.Request, "", r.estimate(ctx, j.GuildID, j.Request))
+	_, keyRef, refusal, err := r.gate(ctx, e) // the server's rules and key of today, as for /render
+	if refusal != nil || err != nil {
+		return refusal, err
+	}
+	return r.start(ctx, e, j.Request, "", r.estimate(ctx, j.GuildID, keyRef, j.Request), keyRef)
 }

@@ -55,14 +55,19 @@ func (r *Router) renderRoute() Route {
 	}
 }
 
-// render handles /render: validate (bad input costs nothing), then start the job.
+// render handles /render: the server's gates (channel, role, key), then validate (bad input costs
+// nothing, the server's defaults fill the options left out), then start the job.
 func (r *Router) render(ctx context.Context, e *Event) (*Response, error) {
 	if e.GuildID == "" {
 		return ephemeralText("Renders are made in a server's channel: use /render there."), nil
 	}
+	settings, keyRef, refusal, err := r.gate(ctx, e)
+	if refusal != nil || err != nil {
+		return refusal, err
+	}
 	o := e.Options
 	// A scene imported here may be named (by the autocomplete's choice: its Viggle id).
-	scene, err := r.knownScene(ctx, e.GuildID, strings.TrimSpace(o.String(OptScene)))
+	scene, err := r.knownScene(ctx, e.GuildID, keyRef, strings.TrimSpace(o.String(OptScene)))
 	if err != nil {
 		return nil, tell("I could not read this server's scenes just now. Nothing was sent to Viggle: please try again in a moment.", err)
 	}
@@ -71,16 +76,23 @@ func (r *Router) render(ctx context.Context, e *Event) (*Response, error) {
 		err = sceneUsable(scene)
 		sceneID = scene.ViggleID
 	}
+	// The server's defaults, for the options left out (a colour alone means a solid background).
+	background, fast := o.String(OptBackground), o.Bool(OptFast)
+	if o.get(OptBackground) == nil && o.String(OptBGColor) == "" {
+		background = settings.DefaultBackground
+	}
+	if o.get(OptFast) == nil {
+		fast = settings.DefaultFast
+	}
 	var req spec.Request
 	if err == nil {
-		req, err = spec.NewRequest(sceneID, o.String(OptMap), o.String(OptBackground), o.String(OptBGColor),
-			o.Bool(OptFast), o.String(OptModel))
+		req, err = spec.NewRequest(sceneID, o.String(OptMap), background, o.String(OptBGColor), fast, o.String(OptModel))
 	}
 	if err == nil {
 		var credits int
-		req, credits, err = r.resolve(ctx, e.GuildID, e.User(), req, scene)
+		req, credits, err = r.resolve(ctx, e.GuildID, e.User(), keyRef, req, scene)
 		if err == nil {
-			return r.start(ctx, e, req, "", credits)
+			return r.start(ctx, e, req, "", credits, keyRef)
 		}
 	}
 	var se *spec.Error
@@ -91,11 +103,68 @@ func (r *Router) render(ctx context.Context, e *Event) (*Response, error) {
 	return ephemeralText(fmt.Sprintf("**%s**: %s", se.Field, se.Message) + "\nNothing was sent to Viggle and no credits were used."), nil
 }
 
+// gate applies the server's rules for starting a render (/render, Retry, Re-render), in order: the
+// channel, the role, the key. It returns the guild's settings and the key reference of the new job, or
+// the refusal (ephemeral, nothing recorded or sent, saying what to do). One read of the settings: the
+// acknowledgement's budget is short.
+func (r *Router) gate(ctx context.Context, e *Event) (*store.GuildSettings, string, *Response, error) {
+	s := &store.GuildSettings{GuildID: e.GuildID}
+	if g := r.guilds(); g != nil && e.GuildID != "" {
+		var err error
+		if s, err = g.GuildSettings(ctx, e.GuildID); err != nil {
+			return nil, "", nil, tell("I could not read this server's settings just now. Nothing was sent to Viggle: please try again in a moment.",
+				fmt.Errorf("read the settings of guild %s: %w", e.GuildID, err))
+		}
+	}
+	if s.ChannelID != "" && e.ChannelID != s.ChannelID {
+		e.SetOutcome("refused: channel")
+		return nil, "", ephemeralText(fmt.Sprintf("Renders are made in <#%s> on this server: use /render there. Nothing was sent to Viggle.", s.ChannelID)), nil
+	}
+	if s.RoleID != "" && s.RoleID != e.GuildID && (e.Member == nil || !slices.Contains(e.Member.Roles, s.RoleID)) {
+		e.SetOutcome("refused: role")
+		return nil, "", ephemeralText(fmt.Sprintf("Only members with the <@&%s> role can render on this server: ask its admins for it. Nothing was sent to Viggle.", s.RoleID)), nil
+	}
+	ref, _, err := r.guildKey(ctx, e.GuildID)
+	if msg := keyRefusal(err); msg != "" {
+		e.SetOutcome("refused: key")
+		return nil, "", ephemeralText(msg), nil
+	}
+	if err != nil {
+		return nil, "", nil, tell("I could not read this server's Viggle key just now. Nothing was sent to Viggle: please try again in a moment.",
+			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	}
+	return s, ref, nil, nil
+}
+
+// limitRefusal is the answer to a render a limit of the server refused: which limit, and when the
+// member may try again.
+func limitRefusal(le *store.LimitError) string {
+	again := "later"
+	if !le.RetryAt.IsZero() {
+		again = ts(le.RetryAt)
+	}
+	var msg string
+	switch le.Limit {
+	case store.LimitConcurrentPerUser:
+		msg = fmt.Sprintf("You already have %s running on this server, its limit at a time: try again when one of your renders finishes.", plural(le.Max, "1 render", fmt.Sprintf("%d renders", le.Max)))
+	case store.LimitRendersPerUserPerDay:
+		msg = fmt.Sprintf("You have started %s today, this server's daily limit per member: try again %s (days are UTC days).", plural(le.Max, "1 render", fmt.Sprintf("%d renders", le.Max)), again)
+	case store.LimitCooldown:
+		msg = fmt.Sprintf("This server asks members to wait %s between two renders: try again %s.", (time.Duration(le.Max) * time.Second).String(), again)
+	case store.LimitGuildRendersPerDay:
+		msg = fmt.Sprintf("This server has started %s today, its daily limit for everyone: try again %s (days are UTC days).", plural(le.Max, "1 render", fmt.Sprintf("%d renders", le.Max)), again)
+	default:
+		msg = fmt.Sprintf("This server's limit on renders is reached: try again %s.", again)
+	}
+	return msg + "\nNothing was sent to Viggle and no credits were used."
+}
+
 // start commits a job for the interaction under insertDeadline, acknowledges it with a deferred public
 // message (Event.Defer, under a route with DeferMessage), and only when Discord took that lets the
 // engine send the render (eng.Acknowledged). retryOf is the job a Retry button retries; credits what the
-// render is estimated to use (0: unknown).
-func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf string, credits int) (*Response, error) {
+// render is estimated to use (0: unknown); keyRef the Viggle key the job uses (gate's). A limit of the
+// server (checked in the transaction that inserts the row) refuses it privately, and nothing is sent.
+func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf string, credits int, keyRef string) (*Response, error) {
 	uploadLimit := e.UploadLimit
 	if uploadLimit <= 0 {
 		uploadLimit = DefaultUploadLimit
@@ -108,10 +177,14 @@ func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf 
 	j, err := r.eng.Create(cctx, jobs.NewJob{
 		OwnerID: e.User(), GuildID: e.GuildID, ChannelID: e.ChannelID,
 		InteractionID: e.ID, InteractionToken: e.Token, TokenExpiresAt: issued.Add(15 * time.Minute),
-		UploadLimit: uploadLimit, Request: req, RetryOf: retryOf, EstimatedCredits: credits,
+		UploadLimit: uploadLimit, Request: req, RetryOf: retryOf, EstimatedCredits: credits, KeyRef: keyRef,
 	})
 	cancel()
+	var limited *store.LimitError
 	switch {
+	case errors.As(err, &limited):
+		e.SetOutcome("refused: limit " + limited.Limit)
+		return ephemeralText(limitRefusal(limited)), nil
 	case errors.Is(err, store.ErrDuplicate) && retryOf != "":
 		e.SetOutcome("already retried")
 		return ephemeralText("This render has already been retried: see the new one in the channel, or /jobs."), nil
@@ -155,9 +228,6 @@ func (r *Router) refused(ctx context.Context, e *Event, jobID string, err error)
 
 // Names in a map: a scene imported here (by its Viggle id, or its name) and characters by name.
 
-// keyRef is the Viggle key the guild's renders use: the bot's shared one until per-guild keys exist.
-const keyRef = ""
-
 // everyone is the person of a map pair that stands for every person of a scene known here.
 const everyone = "*"
 
@@ -173,16 +243,16 @@ func mapError(format string, args ...any) error {
 	return &spec.Error{Field: OptMap, Message: fmt.Sprintf(format, args...)}
 }
 
-// knownScene returns the guild's scene that a request's scene names (its Viggle id, else its name),
-// or nil when the bot does not know it here.
-func (r *Router) knownScene(ctx context.Context, guild, scene string) (*store.Scene, error) {
+// knownScene returns the guild's scene that a request's scene names (its Viggle id, else its name)
+// among the scenes of the Viggle key keyRef, or nil when the bot does not know it here.
+func (r *Router) knownScene(ctx context.Context, guild, keyRef, scene string) (*store.Scene, error) {
 	n := r.names()
 	if n == nil || guild == "" {
 		return nil, nil
 	}
-	s, err := n.SceneByViggleID(ctx, guild, scene)
+	s, err := n.SceneByViggleIDForKey(ctx, guild, keyRef, scene)
 	if errors.Is(err, store.ErrNotFound) {
-		s, err = n.SceneByName(ctx, guild, scene)
+		s, err = n.SceneByNameForKey(ctx, guild, keyRef, scene)
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -193,10 +263,10 @@ func (r *Router) knownScene(ctx context.Context, guild, scene string) (*store.Sc
 	return s, nil
 }
 
-// estimate is about how many credits req would use, from its scene's duration when known here (0
-// when not).
-func (r *Router) estimate(ctx context.Context, guild string, req spec.Request) int {
-	s, err := r.knownScene(ctx, guild, req.SceneID)
+// estimate is about how many credits req would use, from its scene's duration when known here among
+// the scenes of the key keyRef (0 when not).
+func (r *Router) estimate(ctx context.Context, guild, keyRef string, req spec.Request) int {
+	s, err := r.knownScene(ctx, guild, keyRef, req.SceneID)
 	if err != nil {
 		r.log.Warn("no cost estimate", "err", err)
 	}
@@ -228,10 +298,10 @@ func personList(s *store.Scene) string {
 
 // resolve turns the names of a valid request into Viggle ids: `*=character` (every person of scene,
 // the request's scene when it is known here, else nil) and characters by name (the owner's own first,
-// then the guild's shared ones). It checks the persons of a scene known here and that named
-// characters are ready. Bad input is a *spec.Error; it returns the request to send and about how many
-// credits it would use (0: unknown).
-func (r *Router) resolve(ctx context.Context, guild, owner string, req spec.Request, scene *store.Scene) (spec.Request, int, error) {
+// then the guild's shared ones, of the key keyRef). It checks the persons of a scene known here and that
+// named characters are ready. Bad input is a *spec.Error; it returns the request to send and about how
+// many credits it would use (0: unknown).
+func (r *Router) resolve(ctx context.Context, guild, owner, keyRef string, req spec.Request, scene *store.Scene) (spec.Request, int, error) {
 	// Persons: * expands to every person not mapped otherwise, where it stands.
 	var mapping []spec.Pair
 	explicit := map[string]bool{}
@@ -265,7 +335,7 @@ func (r *Router) resolve(ctx context.Context, guild, owner string, req spec.Requ
 		id, ok := ids[p.Character]
 		if !ok {
 			var err error
-			if id, err = r.characterID(ctx, n, guild, owner, p); err != nil {
+			if id, err = r.characterID(ctx, n, guild, owner, keyRef, p); err != nil {
 				return req, 0, err
 			}
 			ids[p.Character] = id
@@ -286,7 +356,7 @@ func (r *Router) resolve(ctx context.Context, guild, owner string, req spec.Requ
 // characterID is the Viggle id of the character a map's pair names. A value that names no character
 // is sent as given when it looks like a Viggle id (`char_…` or a UUID); otherwise it is an unknown name,
 // and bad input, on any scene (issue 9's rule).
-func (r *Router) characterID(ctx context.Context, n Names, guild, owner string, p spec.Pair) (string, error) {
+func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef string, p spec.Pair) (string, error) {
 	name := p.Character
 	pair := code(p.Person + "=" + name)
 	if n == nil {
@@ -319,7 +389,11 @@ func (r *Router) suggestScenes(ctx context.Context, e *Event) (*Response, error)
 	if n == nil || e.GuildID == "" {
 		return emptyChoices(), nil
 	}
-	list, err := n.SuggestScenes(ctx, e.GuildID, e.Options.String(OptScene), maxChoices)
+	keyRef, err := r.keyRefFor(ctx, e.GuildID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := n.SuggestScenesForKey(ctx, e.GuildID, keyRef, e.Options.String(OptScene), maxChoices)
 	if err != nil {
 		return nil, fmt.Errorf("suggest scenes: %w", err)
 	}
@@ -388,6 +462,10 @@ func (r *Router) suggestMap(ctx context.Context, e *Event) (*Response, error) {
 	if n == nil || e.GuildID == "" {
 		return resp, nil
 	}
+	keyRef, err := r.keyRefFor(ctx, e.GuildID)
+	if err != nil {
+		return nil, err
+	}
 	text := e.Options.String(OptMap)
 	base, pair := currentPair(text)
 	add := func(label, value string) {
@@ -397,7 +475,7 @@ func (r *Router) suggestMap(ctx context.Context, e *Event) (*Response, error) {
 	}
 	person, prefix, typed := strings.Cut(aroundEq.ReplaceAllString(pair, "="), "=")
 	if !typed {
-		scene, err := r.knownScene(ctx, e.GuildID, strings.TrimSpace(e.Options.String(OptScene)))
+		scene, err := r.knownScene(ctx, e.GuildID, keyRef, strings.TrimSpace(e.Options.String(OptScene)))
 		if err != nil || scene == nil {
 			return resp, err
 		}

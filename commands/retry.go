@@ -21,5 +21,10 @@ func (r *Router) retry(ctx context.Context, e *Event) (*Response, error) {
 	if j.State != store.StateFailed && j.State != store.StateInterrupted {
 		return ephemeralText("Only failed or interrupted renders can be retried."), nil
 	}
-	return r.start(ctx, e, j.Request, j.ID, r.estimate(ctx, j.GuildID, j.Request))
+	// The server's rules of today apply to the new render, and its key of today.
+	_, keyRef, refusal, err := r.gate(ctx, e)
+	if refusal != nil || err != nil {
+		return refusal, err
+	}
+	return r.start(ctx, e, j.Request, j.ID, r.estimate(ctx, j.GuildID, keyRef, j.Request), keyRef)
 }

@@ -88,6 +88,16 @@ func (r *Router) sceneImport(ctx context.Context, e *Event) (*Response, error) {
 		e.SetOutcome("bad input")
 		return ephemeralText("**template**: give the id of a Viggle template. Nothing was sent to Viggle."), nil
 	}
+	// The scene is a Viggle object of the account of the key the server uses now.
+	keyRef, _, err := r.guildKey(ctx, e.GuildID)
+	if msg := keyRefusal(err); msg != "" {
+		e.SetOutcome("refused: key")
+		return ephemeralText(msg), nil
+	}
+	if err != nil {
+		return nil, tell("I could not read this server's Viggle key just now. Nothing was sent to Viggle: please try again in a moment.",
+			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	}
 	if err := e.Defer(ctx); err != nil {
 		e.SetOutcome("not answered")
 		return nil, fmt.Errorf("defer /scene import: %w", err)
@@ -183,6 +193,10 @@ func (r *Router) sceneList(ctx context.Context, e *Event) (*Response, error) {
 	if refusal := inAServer(e, st != nil); refusal != nil {
 		return refusal, nil
 	}
+	keyRef, err := r.keyRefFor(ctx, e.GuildID)
+	if err != nil {
+		return nil, tell(scenesReadFail, err)
+	}
 	list, err := st.ListScenes(ctx, e.GuildID)
 	if err != nil {
 		return nil, tell(scenesReadFail, err)
@@ -190,11 +204,12 @@ func (r *Router) sceneList(ctx context.Context, e *Event) (*Response, error) {
 	if len(list) == 0 {
 		return ephemeralText("This server has no scenes yet: import one with /scene import."), nil
 	}
-	return ephemeralText(sceneListText(list)), nil
+	return ephemeralText(sceneListText(list, keyRef)), nil
 }
 
-// sceneListText lists scenes, one paragraph each, within a message's length.
-func sceneListText(list []*store.Scene) string {
+// sceneListText lists scenes, one paragraph each, within a message's length; a scene imported with
+// another key than keyRef (the server's) says that renders do not offer it.
+func sceneListText(list []*store.Scene, keyRef string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Scenes of this server** (%d)\n", len(list))
 	for k, s := range list {
@@ -206,6 +221,9 @@ func sceneListText(list []*store.Scene) string {
 		fmt.Fprintf(&p, "**%s** — %s · %s", clip(s.Name, maxNameLength), code(clip(id, 80)), sceneStatus(s))
 		if s.Status == store.StatusFailed && s.Error != "" {
 			fmt.Fprintf(&p, " (%s)", clip(s.Error, 120))
+		}
+		if s.KeyRef != keyRef {
+			p.WriteString(" · imported with another Viggle key: not offered for renders (remove it and import it again)")
 		}
 		p.WriteString("\n")
 		if len(s.Persons) > 0 {
@@ -237,7 +255,8 @@ func (r *Router) sceneRemove(ctx context.Context, e *Event) (*Response, error) {
 		return refusal, nil
 	}
 	name := strings.TrimSpace(e.Options.String(OptName))
-	s, err := st.SceneByName(ctx, e.GuildID, name)
+	s, err := st.SceneByName(ctx, e.GuildID, name) // of any key: it holds the name
+
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		e.SetOutcome("not found")
@@ -262,7 +281,11 @@ func (r *Router) suggestSceneNames(ctx context.Context, e *Event) (*Response, er
 	if st == nil || e.GuildID == "" {
 		return resp, nil
 	}
-	list, err := st.SuggestScenes(ctx, e.GuildID, e.Options.String(OptName), maxChoices)
+	keyRef, err := r.keyRefFor(ctx, e.GuildID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := st.SuggestScenesForKey(ctx, e.GuildID, keyRef, e.Options.String(OptName), maxChoices)
 	if err != nil {
 		return nil, fmt.Errorf("suggest scenes: %w", err)
 	}
