@@ -137,6 +137,11 @@ func scanJob(s scanner) (*Job, error) {
 // Insert writes a new job row. An empty State means StateQueued; other valid states are
 // accepted so tests can seed rows. Zero CreatedAt and UpdatedAt are set to now (and written back
 // to j). It returns ErrDuplicate when the id or the interaction id already exists.
+//
+// A job with a GuildID is checked against its guild's limits (GuildSettings.Limits) in the transaction
+// that inserts it, with its CreatedAt as "now" (see checkLimits for what counts): past one, nothing is
+// written and Insert returns a *LimitError (errors.Is(err, ErrLimited)). No number of simultaneous
+// inserts, in this process or others, can go past a limit.
 func (db *DB) Insert(ctx context.Context, j *Job) error {
 	if j.ID == "" {
 		return errors.New("store: insert job: empty id")
@@ -173,6 +178,9 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		j.LeaseOwner, millisOrZero(j.LeaseExpiresAt), nullString(j.RetryOf), millis(j.FollowedUpAt),
 		j.EstimatedCredits, j.KeyRef,
 	}, done: make(chan error, 1)}
+	if j.GuildID != "" {
+		req.limit = &limitCheck{origin: j.Origin, guild: j.GuildID, owner: j.OwnerID, at: j.CreatedAt}
+	}
 	if err := db.insertGrouped(ctx, req); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("store: insert job %s: %w", j.ID, ErrDuplicate)
@@ -185,6 +193,7 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 // insertReq is one row waiting to be inserted, and where its outcome goes.
 type insertReq struct {
 	args     []any
+	limit    *limitCheck // nil: no guild, no limits
 	done     chan error
 	deadline time.Time // the caller's; zero when none
 }
@@ -206,8 +215,8 @@ var insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (` +
 	strings.TrimSuffix(strings.Repeat("?, ", strings.Count(jobColumns, ",")+1), ", ") + `)`
 
 // insertGrouped commits req together with every other insert waiting at the same time (group commit):
-// one transaction and one fsync for a burst of /render commands instead of one each; a duplicate fails
-// alone. Inserts take the connection before the engine's work.
+// one transaction and one fsync for a burst of /render commands instead of one each; a duplicate or a
+// job past a limit of its guild fails alone. Inserts take the connection before the engine's work.
 func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 	req.deadline, _ = ctx.Deadline()
 	db.pmu.Lock()
@@ -256,12 +265,22 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 	}
 	errs := make([]error, len(batch))
 	err := db.inTx(bctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(bctx, insertSQL)
-		if err != nil {
-			return err
-		}
+		stmt := tx.StmtContext(bctx, db.stmts.insert)
 		defer stmt.Close()
+		limits := newLimitChecker(tx, &db.stmts)
+		defer limits.close()
 		for i, r := range batch {
+			if r.limit != nil {
+				// The counts see the rows inserted before this one in the batch.
+				var le *LimitError
+				switch err := limits.check(bctx, *r.limit); {
+				case errors.As(err, &le):
+					errs[i] = le
+					continue
+				case err != nil:
+					return err
+				}
+			}
 			// A constraint violation aborts only its own statement (SQLite's ABORT): the
 			// transaction and the other rows stay.
 			if _, err := stmt.ExecContext(bctx, r.args...); err != nil {
@@ -274,8 +293,9 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 		return nil
 	})
 	for i, r := range batch {
-		if err != nil && errs[i] == nil {
-			errs[i] = err
+		var le *LimitError
+		if err != nil && (errs[i] == nil || errors.As(errs[i], &le)) {
+			errs[i] = err // a limit counted rows that were not committed after all
 		}
 		r.done <- errs[i]
 	}

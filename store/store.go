@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,34 @@ type DB struct {
 
 	pmu     sync.Mutex
 	pending []*insertReq // inserts waiting to be committed together
+
+	stmts insertStmts // prepared once at Open
+}
+
+// insertStmts are the statements of the insert path (insertGrouped), prepared once at Open rather
+// than in each group commit (preparing them cost more than running them): a transaction uses them
+// through Tx.StmtContext, which reuses the prepared statement of its connection.
+type insertStmts struct {
+	insert, limits, counts, recent *sql.Stmt
+}
+
+func (db *DB) prepareStmts(ctx context.Context) error {
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&db.stmts.insert, insertSQL},
+		{&db.stmts.limits, limitsSQL},
+		{&db.stmts.counts, countsSQL},
+		{&db.stmts.recent, recentSQL},
+	} {
+		stmt, err := db.sql.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", strings.Fields(p.query)[0]+" …", err)
+		}
+		*p.dst = stmt
+	}
+	return nil
 }
 
 // busyTimeoutMS is how long a statement waits for another connection's write lock.
@@ -110,6 +139,9 @@ func (db *DB) init(ctx context.Context, path string) error {
 	if mode != "wal" {
 		return fmt.Errorf("store: open %s: journal_mode is %q, want \"wal\"", path, mode)
 	}
+	if err := db.prepareStmts(ctx); err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
 	return nil
 }
 
@@ -140,6 +172,11 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 
 // Close closes the database. Statements in progress finish first.
 func (db *DB) Close() error {
+	for _, s := range []*sql.Stmt{db.stmts.insert, db.stmts.limits, db.stmts.counts, db.stmts.recent} {
+		if s != nil {
+			_ = s.Close()
+		}
+	}
 	if err := db.sql.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
