@@ -195,8 +195,6 @@ func (r *Router) configKeySet(ctx context.Context, e *Event) (*Response, error) 
 	}
 	gk, err := k.Set(ctx, e.GuildID, e.User(), apiKey)
 	if err != nil {
-		// Whatever the error says, it never carries the key into a log line.
-		cause := errors.New(redact.Text(redact.Error(err), apiKey))
 		e.SetOutcome("key not set")
 		var api *viggle.APIError
 		switch {
@@ -212,8 +210,9 @@ func (r *Router) configKeySet(ctx context.Context, e *Event) (*Response, error) 
 		case viggleFailure(err):
 			return ephemeralText("Viggle gave no usable answer when I checked the key, so nothing was stored. Please try again in a few minutes."), nil
 		}
+		// Whatever the error says, it never carries the key into the log line.
 		return nil, tell("Something went wrong on my side while storing the key; check /config view before you try again.",
-			fmt.Errorf("set the Viggle key of guild %s: %w", e.GuildID, cause))
+			fmt.Errorf("set the Viggle key of guild %s: %s", e.GuildID, redact.Text(redact.Error(err), apiKey)))
 	}
 	set := "This server's Viggle key is set"
 	if gk.Last4 != "" {

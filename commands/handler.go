@@ -46,6 +46,7 @@ func (r *Router) table() []Route {
 	routes = append(routes, r.characterRoutes()...)
 	routes = append(routes, r.creditsRoutes()...)
 	routes = append(routes, r.configRoutes()...)
+	routes = append(routes, r.statsRoutes()...)
 	return routes
 }
 
