@@ -40,9 +40,11 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 			"Without Discord you can still try a render: VIGGLE_API_URL=mock %s render --scene scene_demo --map \"person_a=char_alice\"\n", prog)
 		return terminal.ExitBadInput
 	}
-	if err := cfg.requireViggleKey(); err != nil {
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return terminal.ExitBadInput
+	if cfg.AllowSharedKey { // else the servers bring their own keys (/config key set)
+		if err := cfg.requireViggleKey(); err != nil {
+			fmt.Fprintf(stderr, "error: %v\n(or set ALLOW_SHARED_KEY=false to have every server bring its own key with /config key set)\n", err)
+			return terminal.ExitBadInput
+		}
 	}
 	log := newLogger(stderr, cfg.level(slog.LevelInfo))
 
@@ -71,9 +73,23 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	defer a.Close()
 	// The catalog imports scenes and makes characters (/scene import, /character create), each
 	// recorded before it is sent and followed until ready or failed.
-	catalog := jobs.NewCatalog(a.db, a.viggle, jobs.CatalogOptions{PollInterval: cfg.PollInterval, Logger: log})
-	route.h = commands.NewHandler(a.engine, &commands.Catalogued{DB: a.db, Catalog: catalog, Credits: a.viggle},
-		log, nil, nil) // no owners yet
+	// Each row is followed with the key it was made with.
+	catalog := jobs.NewCatalog(a.db, a.viggle, jobs.CatalogOptions{PollInterval: cfg.PollInterval, Logger: log,
+		ViggleFor: func(ctx context.Context, keyRef string) (jobs.CatalogViggle, error) {
+			c, err := a.keys.Client(ctx, keyRef)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}})
+	route.h = commands.NewHandler(a.engine, &commands.Catalogued{DB: a.db, Catalog: catalog, Credits: a.viggle, Keys: a.keys},
+		log, nil, cfg.OwnerIDs)
+	if cfg.EncryptionKey == "" {
+		log.Info("BOT_ENCRYPTION_KEY is not set: servers cannot bring their own Viggle keys (/config key set)")
+	}
+	if !cfg.AllowSharedKey {
+		log.Info("ALLOW_SHARED_KEY=false: servers without their own Viggle key are refused")
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -82,6 +98,24 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	if err := catalog.Resume(runCtx); err != nil {
 		log.Error("resume unfinished imports and characters", "err", err)
 	}
+	// Retired server keys are kept while something unfinished uses them: purged at start and hourly
+	// (and at every /config key set or clear).
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		tick := time.NewTicker(time.Hour)
+		defer tick.Stop()
+		for {
+			if _, err := a.keys.Purge(runCtx); err != nil && runCtx.Err() == nil {
+				log.Warn("purge retired Viggle keys", "err", err)
+			}
+			select {
+			case <-runCtx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	notifierDone := make(chan struct{})
 	go func() { notifier.Run(runCtx); close(notifierDone) }()
 	// Unfinished jobs resume once the gateway is up (their deliveries need the application id).
@@ -108,6 +142,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		log.Warn("stop the engine", "err", serr)
 	}
 	<-notifierDone
+	<-purgeDone
 	catalog.Close() // its calls and follows end (runCtx is done): none uses the database after this
 	switch {
 	case errors.Is(err, bot.ErrUnauthorized):

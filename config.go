@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/bot"
+	"github.com/viggle-bot/viggle-bot/keyring"
 	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
@@ -43,14 +44,20 @@ type Config struct {
 	MaxRPS        float64
 	RenderTimeout time.Duration
 	GuildID       string
-	LogLevel      slog.Level
-	logLevelSet   bool
+	// EncryptionKey is BOT_ENCRYPTION_KEY as given (64 hex characters or base64 of 32 bytes): it seals
+	// the servers' own Viggle keys. Empty: /config key set explains what is missing.
+	EncryptionKey  secret
+	AllowSharedKey bool     // ALLOW_SHARED_KEY: servers without their own key use VIGGLE_API_KEY
+	OwnerIDs       []string // BOT_OWNER_IDS: user ids that may run /stats
+	LogLevel       slog.Level
+	logLevelSet    bool
 }
 
 // Mock reports whether the built-in fake Viggle is to be used.
 func (c Config) Mock() bool { return c.ViggleAPIURL == "mock" }
 
-// requireViggleKey says what to do when no Viggle key is set and one is needed (not in mock mode).
+// requireViggleKey says what to do when no Viggle key is set and one is needed (not in mock mode; the
+// bot needs none when servers must bring their own, ALLOW_SHARED_KEY=false).
 func (c Config) requireViggleKey() error {
 	if c.Mock() || c.ViggleAPIKey != "" {
 		return nil
@@ -75,9 +82,12 @@ var variables = []struct{ name, def, doc string }{
 	{"DISCORD_API_URL", bot.DefaultAPIURL, "origin that replaces https://discord.com for every Discord REST call (a REST proxy or a test double)"},
 	{"DATABASE_PATH", "./data/bot.db", "SQLite file (its folder is created with mode 0700)"},
 	{"VIGGLE_POLL_INTERVAL", "3s", "Go duration between status polls of one job"},
-	{"VIGGLE_MAX_RPS", "10", "cap on Viggle requests per second, all jobs of this process together (a number > 0)"},
+	{"VIGGLE_MAX_RPS", "10", "cap on Viggle requests per second for each Viggle key (the shared one, and each server's own), all jobs of this process together (a number > 0)"},
 	{"RENDER_TIMEOUT", "2h", "wall time from submission after which a still-running render is cancelled at Viggle and fails"},
 	{"DISCORD_GUILD_ID", "", "register the slash commands to this server only (appear at once; global ones take a while)"},
+	{"BOT_ENCRYPTION_KEY", "", "32 random bytes as 64 hex characters or base64 (openssl rand -hex 32): encrypts the servers' own Viggle keys (/config key set); keep it safe, without it stored keys cannot be read"},
+	{"ALLOW_SHARED_KEY", "true", "true: servers without their own key (/config key set) render with VIGGLE_API_KEY; false: they are refused until an admin sets one"},
+	{"BOT_OWNER_IDS", "", "comma-separated Discord user ids of the bot's owners, who may run /stats"},
 	{"LOG_LEVEL", "", "debug, info, warn or error (unset: info for the bot, warn for `render`); logs go to standard error"},
 }
 
@@ -153,6 +163,30 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, &configError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", lv)})
 		}
 		c.logLevelSet = true
+	}
+	switch v := strings.ToLower(get("ALLOW_SHARED_KEY")); v {
+	case "true", "1", "yes", "on":
+		c.AllowSharedKey = true
+	case "false", "0", "no", "off":
+	default:
+		errs = append(errs, &configError{"ALLOW_SHARED_KEY", fmt.Sprintf("%q is not true or false", v)})
+	}
+	c.EncryptionKey = secret(get("BOT_ENCRYPTION_KEY"))
+	if c.EncryptionKey != "" {
+		if _, err := keyring.ParseSecret(c.EncryptionKey.Reveal()); err != nil {
+			errs = append(errs, &configError{"BOT_ENCRYPTION_KEY", "must be 32 bytes given as 64 hex characters or base64 (make one with: openssl rand -hex 32)"})
+		}
+	}
+	for _, id := range strings.Split(get("BOT_OWNER_IDS"), ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
+			errs = append(errs, &configError{"BOT_OWNER_IDS", fmt.Sprintf("%q is not a Discord user id (a number; Developer Mode → right-click a user → Copy User ID)", id)})
+			continue
+		}
+		c.OwnerIDs = append(c.OwnerIDs, id)
 	}
 	if c.DatabasePath == "" {
 		errs = append(errs, &configError{"DATABASE_PATH", "must not be empty"})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,47 @@ func TestDotenvRealValueWinsEmptyMeansUnset(t *testing.T) {
 	}
 	if err := loadDotenv(filepath.Join(t.TempDir(), "missing.env")); err != nil {
 		t.Errorf("a missing .env: %v", err)
+	}
+}
+
+// .env.example documents every variable, with its default as the value where it has one.
+func TestEnvExampleListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile(".env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, v := range variables {
+		want := v.name + "=" + v.def
+		if !slices.Contains(lines, want) {
+			t.Errorf(".env.example has no line %q", want)
+		}
+	}
+}
+
+func TestConfigCommunity(t *testing.T) {
+	c, err := loadConfig(env(nil))
+	if err != nil || !c.AllowSharedKey || c.EncryptionKey != "" || c.OwnerIDs != nil {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	hexKey := strings.Repeat("ab", 32)
+	c, err = loadConfig(env(map[string]string{"ALLOW_SHARED_KEY": "false", "BOT_ENCRYPTION_KEY": hexKey,
+		"BOT_OWNER_IDS": " 111, 222 ,"}))
+	if err != nil || c.AllowSharedKey || c.EncryptionKey.Reveal() != hexKey || !slices.Equal(c.OwnerIDs, []string{"111", "222"}) {
+		t.Fatalf("values: %+v %v", c, err)
+	}
+	for _, tc := range []struct{ name, value string }{
+		{"ALLOW_SHARED_KEY", "maybe"},
+		{"BOT_ENCRYPTION_KEY", "abcd"},
+		{"BOT_ENCRYPTION_KEY", strings.Repeat("zz", 32)},
+		{"BOT_OWNER_IDS", "111,alice"},
+	} {
+		_, err := loadConfig(env(map[string]string{tc.name: tc.value}))
+		if err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s=%q: err = %v, want one naming the variable", tc.name, tc.value, err)
+		}
+		if tc.name == "BOT_ENCRYPTION_KEY" && err != nil && strings.Contains(err.Error(), tc.value) {
+			t.Errorf("the error repeats the secret: %v", err)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/keyring"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/terminal"
 	"github.com/viggle-bot/viggle-bot/viggle"
@@ -130,7 +131,8 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 // app holds what build wired together.
 type app struct {
 	db      *store.DB
-	viggle  *viggle.Client
+	viggle  *viggle.Client // the shared key's (VIGGLE_API_KEY)
+	keys    *keyring.Ring  // every key's client: the shared one and the servers' own
 	engine  *jobs.Engine
 	closers []func()
 }
@@ -169,16 +171,44 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 		baseURL = u
 		log.Info("using the built-in mock Viggle", "url", u)
 	}
-	limiter := rate.NewLimiter(rate.Limit(cfg.MaxRPS), max(1, int(cfg.MaxRPS)))
-	vc, err := viggle.NewClient(key,
-		viggle.WithBaseURL(baseURL),
-		viggle.WithUserAgent(userAgent),
-		viggle.WithLimiter(limiter))
+	// Each Viggle key gets its own client and limiter (VIGGLE_MAX_RPS each): one server's burst never
+	// spends another's rate, nor the shared key's.
+	newClient := func(apiKey string) (*viggle.Client, error) {
+		return viggle.NewClient(apiKey,
+			viggle.WithBaseURL(baseURL),
+			viggle.WithUserAgent(userAgent),
+			viggle.WithLimiter(rate.NewLimiter(rate.Limit(cfg.MaxRPS), max(1, int(cfg.MaxRPS)))))
+	}
+	vc, err := newClient(key)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("viggle client: %w", err)
 	}
 	a.viggle = vc
+	var sealer *keyring.Sealer
+	if cfg.EncryptionKey != "" {
+		secret, err := keyring.ParseSecret(cfg.EncryptionKey.Reveal())
+		if err == nil {
+			sealer, err = keyring.NewSealer(secret)
+		}
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("BOT_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	shared := vc
+	if key == "" && !cfg.Mock() {
+		shared = nil // no VIGGLE_API_KEY (ALLOW_SHARED_KEY=false): only the servers' own keys
+	}
+	a.keys = keyring.New(db, keyring.Options{Shared: shared, AllowShared: cfg.AllowSharedKey && shared != nil,
+		Sealer: sealer, NewClient: newClient, Logger: log})
+	eo.ViggleFor = func(ctx context.Context, keyRef string) (jobs.Viggle, error) {
+		c, err := a.keys.Client(ctx, keyRef)
+		if err != nil {
+			return nil, err // not a typed nil
+		}
+		return c, nil
+	}
 	eo.PollInterval = cfg.PollInterval
 	eo.RenderTimeout = cfg.RenderTimeout
 	eo.WorkDir = filepath.Join(filepath.Dir(cfg.DatabasePath), "tmp")
