@@ -193,6 +193,7 @@ func (r *Router) configKeySet(ctx context.Context, e *Event) (*Response, error) 
 		e.SetOutcome("bad input")
 		return ephemeralText("**key**: paste the API key of your Viggle account. Nothing was stored."), nil
 	}
+	before, _ := r.keyRefFor(ctx, e.GuildID) // only to tell "unchanged" apart
 	gk, err := k.Set(ctx, e.GuildID, e.User(), apiKey)
 	if err != nil {
 		e.SetOutcome("key not set")
@@ -217,6 +218,10 @@ func (r *Router) configKeySet(ctx context.Context, e *Event) (*Response, error) 
 	set := "This server's Viggle key is set"
 	if gk.Last4 != "" {
 		set += ", ends with " + code(ellipsis+gk.Last4)
+	}
+	if before != "" && gk.ID == before {
+		e.SetOutcome("key unchanged")
+		return ephemeralText(set + ": this is the key it already had, so nothing changed."), nil
 	}
 	return ephemeralText(set + ". This server's renders, imports, characters and /credits now use it (renders already under way keep the key they started with).\n" +
 		"Scenes and characters made with another key belong to that key's Viggle account, so they are not offered any more: import and create them again with /scene import and /character create."), nil

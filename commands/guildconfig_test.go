@@ -337,6 +337,13 @@ func TestConfigKeySetClearAndView(t *testing.T) {
 	if c := e.lastChange(t); !strings.Contains(c.What, "…WXYZ") || strings.Contains(c.What, cfgGuildKey) {
 		t.Errorf("change %+v", c)
 	}
+	// The same key again changes nothing (its scenes and characters stay offered).
+	if got := say(e.config(t, "key set", OptAPIKey, cfgGuildKey)); !strings.Contains(got, "nothing changed") || strings.Contains(got, "not offered") {
+		t.Errorf("the same key again answered %q", got)
+	}
+	if again, err := e.db.CurrentGuildKey(t.Context(), testGuild); err != nil || again.ID != gk.ID {
+		t.Fatalf("the same key again made the row %+v (%v), want %s kept", again, err, gk.ID)
+	}
 	view := say(e.config(t, SubView))
 	if !strings.Contains(view, "Viggle key: set (ends with …WXYZ)") {
 		t.Errorf("/config view:\n%s", view)

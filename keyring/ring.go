@@ -14,6 +14,7 @@ package keyring
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -225,7 +226,8 @@ func (r *Ring) ForGuild(ctx context.Context, guildID string) (keyRef string, c *
 
 // Set checks apiKey with Viggle (GET /api/credits through a client of its own, rate-limited like any)
 // and stores it sealed as guildID's key, retiring the one before; the change log says
-// "Viggle key set (ends with …abcd)". Errors: ErrNoEncryption (nothing asked of Viggle), ErrEmptyKey,
+// "Viggle key set (ends with …abcd)". The guild's current key set again is returned as it is (same ID).
+// Errors: ErrNoEncryption (nothing asked of Viggle), ErrEmptyKey,
 // ErrKeyRefused (Viggle answered 401 or 403: nothing stored; the *viggle.APIError is wrapped too), or
 // the Viggle or store error wrapped. The key is in none of them.
 func (r *Ring) Set(ctx context.Context, guildID, actorID, apiKey string) (*store.GuildKey, error) {
@@ -237,6 +239,15 @@ func (r *Ring) Set(ctx context.Context, guildID, actorID, apiKey string) (*store
 		return nil, errNoGuild
 	case apiKey == "":
 		return nil, ErrEmptyKey
+	}
+	// The same key set again keeps its row: a new one would hide the scenes and characters made with it
+	// (they are found by key row), for no change at all. Nothing is asked of Viggle or logged.
+	if cur, err := r.st.CurrentGuildKey(ctx, guildID); err == nil {
+		if old, err := r.o.Sealer.Open(guildID, cur.Sealed); err == nil && subtle.ConstantTimeCompare([]byte(old), []byte(apiKey)) == 1 {
+			return cur, nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("keyring: set the key of guild %s: read the current one: %w", guildID, err)
 	}
 	// The key's client when it is in use already (another guild's, or this one set again), so that
 	// the check counts against its limiter; else a new one, kept only if the key is stored.

@@ -617,3 +617,29 @@ func TestEachKeyHasItsOwnLimiter(t *testing.T) {
 		t.Errorf("last credits call carried %q, want guild A's key", bearers[len(bearers)-1])
 	}
 }
+
+// The guild's current key set again keeps its row (the scenes and characters made with it stay
+// offered): no new row, no Viggle call, no change-log line.
+func TestSetSameKeyAgainKeepsItsRow(t *testing.T) {
+	e := newEnv(t)
+	r := e.ring()
+	first, err := r.Set(t.Context(), "guild-a", "admin-1", guildKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.Set(t.Context(), "guild-a", "admin-2", " "+guildKey+" ")
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("set again = %+v, %v; want the row %s", again, err, first.ID)
+	}
+	if got := e.bearers("/api/credits"); len(got) != 1 {
+		t.Errorf("%d credit checks, want the first set's only", len(got))
+	}
+	if changes, _ := e.db.RecentChanges(t.Context(), "guild-a", 5); len(changes) != 1 {
+		t.Errorf("changes = %+v, want the first set's only", changes)
+	}
+	// Another guild setting the same key gets a row of its own (sealed for that guild).
+	other, err := r.Set(t.Context(), "guild-b", "admin-1", guildKey)
+	if err != nil || other.ID == first.ID {
+		t.Fatalf("guild B's set = %+v, %v; want a row of its own", other, err)
+	}
+}
