@@ -3,6 +3,7 @@ package commands
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -165,18 +166,29 @@ func characterNamed(t *testing.T, db *store.DB, owner, name string) *store.Chara
 	return nil
 }
 
-// renders reports whether /render p1=<name> by testUser records a job (else it must be refused as an
-// unknown name, privately, before any job).
-func renders(t *testing.T, e *viggleEnv, name string) bool {
+// renders reports whether /render p1=<name> by testUser records a job; else it must be refused,
+// privately and before any job, with refusal in the answer.
+func renders(t *testing.T, e *viggleEnv, name, refusal string) bool {
 	t.Helper()
 	before := len(e.jobsOf(t, testUser))
-	calls := e.run(t, nil, interaction(t, "render", withOptions("", OptScene, "scene_v1", OptMap, "p1="+name)))
+	renderN++ // a new interaction each time: the same one again is a replay, which gets nothing
+	id := func(d map[string]any) { d["id"] = fmt.Sprint(1450000000000090000 + renderN) }
+	calls := e.run(t, nil, interaction(t, "render", both(id, withOptions("", OptScene, "scene_v1", OptMap, "p1="+name))))
 	if len(e.jobsOf(t, testUser)) > before {
 		return true
 	}
-	wantEphemeral(t, calls, "is not one of your characters")
+	wantEphemeral(t, calls, refusal)
+	wantEphemeral(t, calls, "no credits were used")
 	return false
 }
+
+// renderN numbers the interactions of renders.
+var renderN int
+
+const (
+	waiting  = "the character `Alice` is waiting for approval by this server's moderators"
+	rejected = "the character `Alice` was rejected by this server's moderators"
+)
 
 // offered reports whether /render's map autocomplete offers the character name to testUser.
 func offered(t *testing.T, e *viggleEnv, name string) bool {
@@ -237,7 +249,7 @@ func TestApprovalHoldsANewCharacterUntilAModeratorApproves(t *testing.T) {
 	}
 
 	// Held: not usable in /render, not offered, but listed (to its owner) as waiting.
-	if renders(t, e, "alice") || offered(t, e, "Alice") {
+	if renders(t, e, "alice", waiting) || renders(t, e, c.ViggleID, waiting) || offered(t, e, "Alice") {
 		t.Fatal("a pending character is usable")
 	}
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", subcommand(CmdCharacter, SubList, ""))),
@@ -266,7 +278,7 @@ func TestApprovalHoldsANewCharacterUntilAModeratorApproves(t *testing.T) {
 	if got.Review != "" || got.ReviewedBy != otherUser || got.ReviewedAt.IsZero() {
 		t.Fatalf("approved character %+v", got)
 	}
-	if !renders(t, e, "alice") || !offered(t, e, "Alice") {
+	if !renders(t, e, "alice", "") || !renders(t, e, c.ViggleID, "") || !offered(t, e, "Alice") {
 		t.Fatal("an approved character is not usable")
 	}
 
@@ -311,7 +323,7 @@ func TestRejectedCharacterStaysUnusable(t *testing.T) {
 	if got := characterNamed(t, e.db, testUser, "Alice"); got.Review != store.ReviewRejected || got.ReviewedBy != otherUser {
 		t.Fatalf("rejected character %+v", got)
 	}
-	if renders(t, e, "alice") || offered(t, e, "Alice") {
+	if renders(t, e, "alice", rejected) || renders(t, e, c.ViggleID, rejected) || offered(t, e, "Alice") {
 		t.Fatal("a rejected character is usable")
 	}
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", subcommand(CmdCharacter, SubList, ""))), "• **Alice** — ready · rejected")
@@ -361,7 +373,7 @@ func TestApprovalWithoutModlogIsReviewedInConfigView(t *testing.T) {
 	if note.Flags&discordgo.MessageFlagsEphemeral == 0 || !strings.Contains(note.Content, "`Alice` of <@"+testUser+"> was approved by <@"+otherUser+">") {
 		t.Errorf("note %s", calls[1].Body)
 	}
-	if !renders(t, e, "alice") || renders(t, e, "zed") {
+	if !renders(t, e, "alice", "") || renders(t, e, "zed", "the character `Zed` is waiting for approval") {
 		t.Fatal("Alice approved and Zed pending are not usable and unusable")
 	}
 }

@@ -365,6 +365,14 @@ func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef 
 	c, err := n.ResolveCharacter(ctx, owner, guild, keyRef, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		// A character held for review (pending or rejected) is not usable, by name or by its id.
+		why, herr := r.heldRefusal(ctx, owner, guild, name)
+		if herr != nil {
+			return "", herr
+		}
+		if why != "" {
+			return "", mapError("in %s, %s", pair, why)
+		}
 		if looksLikeCharacterID(name) {
 			return name, nil
 		}
