@@ -202,7 +202,8 @@ func TestBotEndToEnd(t *testing.T) {
 		}
 		got := strings.Join(names, " ")
 		const want = "render(scene,map,background,bg_color,fast,model) jobs(status) job(id) " +
-			"scene(import,list,remove) character(create,list,delete,share) credits()"
+			"scene(import,list,remove) character(create,list,delete,share) credits() " +
+			"config(key,limits,channel,role,defaults,view,characters,modlog) stats()"
 		if got != want {
 			t.Fatalf("registered %s", got)
 		}
