@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +53,45 @@ type Config struct {
 	OwnerIDs       []string // BOT_OWNER_IDS: user ids that may run /stats
 	LogLevel       slog.Level
 	logLevelSet    bool
+	LogJSON        bool   // LOG_FORMAT=json
+	HTTPAddr       string // HTTP_ADDR: /metrics, /livez, /readyz ("" = off)
+	// DiscordPublicKey (DISCORD_PUBLIC_KEY, hex) and InteractionsAddr (INTERACTIONS_ADDR) together serve
+	// POST /interactions (HTTP interactions, no gateway).
+	DiscordPublicKey ed25519.PublicKey
+	InteractionsAddr string
+	// ShardID and ShardCount (SHARD_ID, SHARD_COUNT); ShardCount 0: from GET /gateway/bot.
+	ShardID, ShardCount int
+}
+
+// HTTPInteractions reports whether interactions come over HTTP (POST /interactions) instead of the gateway.
+func (c Config) HTTPInteractions() bool {
+	return c.InteractionsAddr != "" && len(c.DiscordPublicKey) > 0
+}
+
+// LogValue is what a log line shows of the configuration: every setting but the secrets, which show
+// as [redacted] (by their type, whatever the handler does).
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("discord_token", c.DiscordToken),
+		slog.Any("viggle_api_key", c.ViggleAPIKey),
+		slog.String("viggle_api_url", c.ViggleAPIURL),
+		slog.String("discord_api_url", c.DiscordAPIURL),
+		slog.String("database_path", c.DatabasePath),
+		slog.Duration("poll_interval", c.PollInterval),
+		slog.Float64("max_rps", c.MaxRPS),
+		slog.Duration("render_timeout", c.RenderTimeout),
+		slog.String("guild_id", c.GuildID),
+		slog.Any("encryption_key", c.EncryptionKey),
+		slog.Bool("allow_shared_key", c.AllowSharedKey),
+		slog.Int("owners", len(c.OwnerIDs)),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Bool("log_json", c.LogJSON),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.Bool("http_interactions", c.HTTPInteractions()),
+		slog.String("interactions_addr", c.InteractionsAddr),
+		slog.Int("shard_id", c.ShardID),
+		slog.Int("shard_count", c.ShardCount),
+	)
 }
 
 // Mock reports whether the built-in fake Viggle is to be used.
@@ -88,6 +129,12 @@ var variables = []struct{ name, def, doc string }{
 	{"BOT_ENCRYPTION_KEY", "", "32 random bytes as 64 hex characters or base64 (openssl rand -hex 32): encrypts the servers' own Viggle keys (/config key set); keep it safe, without it stored keys cannot be read"},
 	{"ALLOW_SHARED_KEY", "true", "true: servers without their own key (/config key set) render with VIGGLE_API_KEY; false: they are refused until an admin sets one"},
 	{"BOT_OWNER_IDS", "", "comma-separated Discord user ids of the bot's owners, who may run /stats"},
+	{"LOG_FORMAT", "text", "text or json (one JSON object per line); logs go to standard error"},
+	{"HTTP_ADDR", "", "address of the operations HTTP server, e.g. :8080: /metrics (Prometheus), /livez, /readyz (unset: off)"},
+	{"DISCORD_PUBLIC_KEY", "", "the application's public key (developer portal → General Information), hex: with INTERACTIONS_ADDR, interactions come over HTTP"},
+	{"INTERACTIONS_ADDR", "", "address that serves POST /interactions (signed by Discord, checked with DISCORD_PUBLIC_KEY), e.g. :8081; then no gateway connection is made"},
+	{"SHARD_ID", "", "this process's shard (0 ≤ SHARD_ID < SHARD_COUNT); unset: 0, or every shard's count from GET /gateway/bot"},
+	{"SHARD_COUNT", "", "number of shards of the bot (set with SHARD_ID); unset: Discord's recommendation from GET /gateway/bot"},
 	{"LOG_LEVEL", "", "debug, info, warn or error (unset: info for the bot, warn for `render`); logs go to standard error"},
 }
 
@@ -187,6 +234,46 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			continue
 		}
 		c.OwnerIDs = append(c.OwnerIDs, id)
+	}
+	switch f := strings.ToLower(get("LOG_FORMAT")); f {
+	case "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		errs = append(errs, &configError{"LOG_FORMAT", fmt.Sprintf("%q is not text or json", f)})
+	}
+	c.HTTPAddr = get("HTTP_ADDR")
+	c.InteractionsAddr = get("INTERACTIONS_ADDR")
+	if pk := get("DISCORD_PUBLIC_KEY"); pk != "" {
+		b, err := hex.DecodeString(pk)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			errs = append(errs, &configError{"DISCORD_PUBLIC_KEY", "must be the 64 hex characters of the application's public key (developer portal → General Information → Public Key)"})
+		} else {
+			c.DiscordPublicKey = ed25519.PublicKey(b)
+		}
+	}
+	if (c.InteractionsAddr == "") != (get("DISCORD_PUBLIC_KEY") == "") {
+		errs = append(errs, &configError{"INTERACTIONS_ADDR", "HTTP interactions need both INTERACTIONS_ADDR and DISCORD_PUBLIC_KEY"})
+	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"SHARD_ID", &c.ShardID}, {"SHARD_COUNT", &c.ShardCount}} {
+		if raw := get(v.name); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 0 || n > 1<<20 {
+				errs = append(errs, &configError{v.name, fmt.Sprintf("%q is not a whole number ≥ 0", raw)})
+			}
+			*v.dst = n
+		}
+	}
+	switch {
+	case get("SHARD_ID") != "" && get("SHARD_COUNT") == "":
+		errs = append(errs, &configError{"SHARD_COUNT", "must be set with SHARD_ID"})
+	case get("SHARD_COUNT") != "" && c.ShardCount < 1:
+		errs = append(errs, &configError{"SHARD_COUNT", "must be at least 1"})
+	case c.ShardCount > 0 && c.ShardID >= c.ShardCount:
+		errs = append(errs, &configError{"SHARD_ID", fmt.Sprintf("must be less than SHARD_COUNT (%d)", c.ShardCount)})
 	}
 	if c.DatabasePath == "" {
 		errs = append(errs, &configError{"DATABASE_PATH", "must not be empty"})

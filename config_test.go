@@ -172,3 +172,57 @@ func TestConfigCommunity(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigOperations(t *testing.T) {
+	pk := strings.Repeat("ab", 32)
+	c, err := loadConfig(env(map[string]string{"LOG_FORMAT": "JSON", "HTTP_ADDR": ":8080", "DISCORD_PUBLIC_KEY": pk,
+		"INTERACTIONS_ADDR": ":8081", "SHARD_ID": "1", "SHARD_COUNT": "2"}))
+	if err != nil || !c.LogJSON || c.HTTPAddr != ":8080" || !c.HTTPInteractions() || len(c.DiscordPublicKey) != 32 ||
+		c.ShardID != 1 || c.ShardCount != 2 {
+		t.Fatalf("values: %+v %v", c, err)
+	}
+	if c, err := loadConfig(env(nil)); err != nil || c.LogJSON || c.HTTPInteractions() || c.ShardCount != 0 {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	for _, tc := range []struct {
+		vars map[string]string
+		name string
+	}{
+		{map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
+		{map[string]string{"DISCORD_PUBLIC_KEY": "abcd", "INTERACTIONS_ADDR": ":1"}, "DISCORD_PUBLIC_KEY"},
+		{map[string]string{"DISCORD_PUBLIC_KEY": pk}, "INTERACTIONS_ADDR"},
+		{map[string]string{"SHARD_ID": "1"}, "SHARD_COUNT"},
+		{map[string]string{"SHARD_ID": "2", "SHARD_COUNT": "2"}, "SHARD_ID"},
+		{map[string]string{"SHARD_COUNT": "0"}, "SHARD_COUNT"},
+		{map[string]string{"SHARD_ID": "-1", "SHARD_COUNT": "2"}, "SHARD_ID"},
+	} {
+		if _, err := loadConfig(env(tc.vars)); err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%v: err = %v, want one naming %s", tc.vars, err, tc.name)
+		}
+	}
+}
+
+// A whole Config in a log line shows every setting but no secret, whatever the handler.
+func TestConfigLogValueRedactsSecrets(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{"DISCORD_TOKEN": "tok-SECRET-1", "VIGGLE_API_KEY": "sk-SECRET-2",
+		"BOT_ENCRYPTION_KEY": strings.Repeat("cd", 32), "DATABASE_PATH": "/var/lib/bot.db"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []func(*bytes.Buffer) slog.Handler{
+		func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+		func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	} {
+		var b bytes.Buffer
+		slog.New(h(&b)).Info("config", "config", c)
+		out := b.String()
+		for _, s := range []string{"tok-SECRET-1", "sk-SECRET-2", strings.Repeat("cd", 32)} {
+			if strings.Contains(out, s) {
+				t.Errorf("a secret reached the log: %s", out)
+			}
+		}
+		if !strings.Contains(out, "/var/lib/bot.db") || !strings.Contains(out, redacted) {
+			t.Errorf("the log line does not show the settings: %s", out)
+		}
+	}
+}
