@@ -255,7 +255,7 @@ func recordOnce(recorded, answered string) (string, error) {
 	case recorded == "":
 		return answered, nil
 	}
-	return "", fmt.Errorf("Viggle id %s recorded, answer names %s: %w", recorded, answered, ErrConflict)
+	return "", fmt.Errorf("recorded Viggle id %s, answer names %s: %w", recorded, answered, ErrConflict)
 }
 
 // GetScene returns the scene with that bot id, or ErrNotFound.
