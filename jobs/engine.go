@@ -86,6 +86,16 @@ type Options struct {
 	// cannot be decrypted) fails the job with CodeKeyUnavailable; any other error is retried later.
 	// nil: the client given to New, for every key reference.
 	ViggleFor func(ctx context.Context, keyRef string) (Viggle, error)
+	// Observer, when set, is told what the engine did, for metrics; nil tells nobody.
+	Observer Observer
+}
+
+// Observer is told what the engine did (the bot's metrics). Its methods must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// Delivered is called once a delivery is recorded, with the bytes of the files handed over for
+	// it (the video, and the mask of a transparent render): 0 when the result was given as a link.
+	Delivered(bytes int64)
 }
 
 // Named points passed to Options.Hook.

@@ -241,6 +241,25 @@ func (e *Engine) Active() int {
 	return len(s.tasks)
 }
 
+// QueueDepth reports how many of this process's jobs have a step due now that no worker has taken yet
+// (Options.Workers are all busy): above zero for long, the engine is behind.
+func (e *Engine) QueueDepth() int {
+	s := e.sched.Load()
+	if s == nil {
+		return 0
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.h {
+		if !t.due.After(now) {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *scheduler) isStopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -592,7 +592,25 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 		return 0, false, err
 	}
 	e.log.Info("delivered", "job", j.ID, "how", record.String())
+	if e.opts.Observer != nil {
+		e.opts.Observer.Delivered(deliveredBytes(v, record))
+	}
 	return next, done, nil
+}
+
+// deliveredBytes are the bytes of the files a recorded delivery handed over: none for a link.
+func deliveredBytes(v Video, record store.Delivery) int64 {
+	var n int64
+	if record.Link {
+		return 0
+	}
+	if v.File != "" && v.Size > 0 {
+		n += v.Size
+	}
+	if v.MaskFile != "" && v.MaskSize > 0 {
+		n += v.MaskSize
+	}
+	return n
 }
 
 // giveUp ends a job whose delivery kept failing.
