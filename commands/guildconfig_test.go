@@ -545,3 +545,75 @@ func TestDefinitionsFitDiscord(t *testing.T) {
 		t.Fatalf("%d commands registered, want %d", len(got), len(Definitions()))
 	}
 }
+
+// Retry and Re-render make a render again only in the job's own server, with the key it was made with,
+// and with its characters checked again: a button in a DM (where a result may have been sent) or a
+// job of another server would escape that server's rules, limits and key.
+func TestRetryAndRerenderStayInTheirServer(t *testing.T) {
+	e := newCfgEnv(t, cfgOptions{})
+	click := func(id string, edits ...func(map[string]any)) []resttest.Call {
+		e.n++
+		return e.run(t, nil, interaction(t, "component", func(d map[string]any) {
+			d["id"] = fmt.Sprintf("14530000000000%05d", e.n)
+			customID(id)(d)
+			for _, ed := range edits {
+				ed(d)
+			}
+		}))
+	}
+	inDM := func(d map[string]any) {
+		d["user"] = d["member"].(map[string]any)["user"]
+		delete(d, "member")
+		delete(d, "guild_id")
+		d["context"] = 1
+	}
+	elsewhere := func(d map[string]any) { d["guild_id"] = "200000000000000099" }
+	failed := e.failedJob(t, store.StateFailed)
+	wantEphemeral(t, click("retry:"+failed.ID, inDM), "belongs to another server")
+	wantEphemeral(t, click("rerender:"+failed.ID, inDM), "belongs to another server")
+	wantEphemeral(t, click("rerender:"+failed.ID, elsewhere), "belongs to another server")
+	if n := len(e.jobsOf(t, testUser)); n != 1 {
+		t.Fatalf("%d jobs, want only the failed one", n)
+	}
+
+	// A character held for review since the job was made is refused again, by its Viggle id.
+	held := insertCharacter(t, e.db, &store.Character{OwnerID: testUser, GuildID: testGuild, Name: "Held", Review: store.ReviewPending}, "x")
+	wantEphemeral(t, click("rerender:"+failed.ID), "waiting for approval")
+	if err := e.db.DeleteCharacter(t.Context(), held.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStarted(t, click("rerender:"+failed.ID))
+
+	// The server's key changed: the job's scene and characters belong to the other account.
+	e.config(t, "key set", OptAPIKey, cfgGuildKey)
+	wantEphemeral(t, click("retry:"+failed.ID), "key changed")
+	if n := len(e.jobsOf(t, testUser)); n != 2 {
+		t.Fatalf("%d jobs, want the failed one and its one re-render", n)
+	}
+}
+
+// With approval on, a member's character made in another server (which no moderator here reviewed) is
+// refused, by name and by Viggle id; one made here after approval is fine.
+func TestApprovalCannotBeBypassedFromAnotherServer(t *testing.T) {
+	e := newCfgEnv(t, cfgOptions{})
+	insertCharacter(t, e.db, &store.Character{OwnerID: testUser, GuildID: "200000000000000099", Name: "Elsewhere"}, "char_elsewhere")
+	byName := withOptions("", OptScene, "scene_demo", OptMap, "person_a=elsewhere")
+	byID := withOptions("", OptScene, "scene_demo", OptMap, "person_a=char_elsewhere")
+	wantStarted(t, e.render(t, byName)) // approval off: usable anywhere
+	e.config(t, SubCharacters, OptApproval, true)
+	wantEphemeral(t, e.render(t, byName), "made in another server")
+	wantEphemeral(t, e.render(t, byID), "made in another server")
+}
+
+// insertCharacter records c through the store API, then makes it ready with viggleID.
+func insertCharacter(t *testing.T, db *store.DB, c *store.Character, viggleID string) *store.Character {
+	t.Helper()
+	if err := db.InsertCharacter(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	c.ViggleID, c.Status = viggleID, store.StatusReady
+	if err := db.UpdateCharacter(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -189,9 +189,5 @@ func (r *Router) rerender(ctx context.Context, e *Event) (*Response, error) {
 	if refusal != nil || err != nil {
 		return refusal, err
 	}
-	_, keyRef, refusal, err := r.gate(ctx, e) // the server's rules and key of today, as for /render
-	if refusal != nil || err != nil {
-		return refusal, err
-	}
-	return r.start(ctx, e, j.Request, "", r.estimate(ctx, j.GuildID, keyRef, j.Request), keyRef)
+	return r.again(ctx, e, j, "")
 }

@@ -479,11 +479,5 @@ func (r *Router) heldRefusal(ctx context.Context, ownerID, guildID, value string
 	if held == nil {
 		return "", nil
 	}
-	switch held.Review {
-	case store.ReviewPending:
-		return fmt.Sprintf("the character %s is waiting for approval by this server's moderators — try again once they approved it", code(held.Name)), nil
-	case store.ReviewRejected:
-		return fmt.Sprintf("the character %s was rejected by this server's moderators and cannot be used", code(held.Name)), nil
-	}
-	return "", nil
+	return heldWhy(held), nil
 }

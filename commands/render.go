@@ -90,7 +90,7 @@ func (r *Router) render(ctx context.Context, e *Event) (*Response, error) {
 	}
 	if err == nil {
 		var credits int
-		req, credits, err = r.resolve(ctx, e.GuildID, e.User(), keyRef, req, scene)
+		req, credits, err = r.resolve(ctx, e.GuildID, e.User(), keyRef, settings.Approval, req, scene)
 		if err == nil {
 			return r.start(ctx, e, req, "", credits, keyRef)
 		}
@@ -301,7 +301,7 @@ func personList(s *store.Scene) string {
 // then the guild's shared ones, of the key keyRef). It checks the persons of a scene known here and that
 // named characters are ready. Bad input is a *spec.Error; it returns the request to send and about how
 // many credits it would use (0: unknown).
-func (r *Router) resolve(ctx context.Context, guild, owner, keyRef string, req spec.Request, scene *store.Scene) (spec.Request, int, error) {
+func (r *Router) resolve(ctx context.Context, guild, owner, keyRef string, approval bool, req spec.Request, scene *store.Scene) (spec.Request, int, error) {
 	// Persons: * expands to every person not mapped otherwise, where it stands.
 	var mapping []spec.Pair
 	explicit := map[string]bool{}
@@ -335,7 +335,7 @@ func (r *Router) resolve(ctx context.Context, guild, owner, keyRef string, req s
 		id, ok := ids[p.Character]
 		if !ok {
 			var err error
-			if id, err = r.characterID(ctx, n, guild, owner, keyRef, p); err != nil {
+			if id, err = r.characterID(ctx, n, guild, owner, keyRef, approval, p); err != nil {
 				return req, 0, err
 			}
 			ids[p.Character] = id
@@ -356,7 +356,11 @@ func (r *Router) resolve(ctx context.Context, guild, owner, keyRef string, req s
 // characterID is the Viggle id of the character a map's pair names. A value that names no character
 // is sent as given when it looks like a Viggle id (`char_…` or a UUID); otherwise it is an unknown name,
 // and bad input, on any scene (issue 9's rule).
-func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef string, p spec.Pair) (string, error) {
+//
+// With approval on (the server reviews new characters), a character made in another server that no
+// moderator reviewed is refused too, by name or by id: approval must not be bypassed by making the
+// character elsewhere.
+func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef string, approval bool, p spec.Pair) (string, error) {
 	name := p.Character
 	pair := code(p.Person + "=" + name)
 	if n == nil {
@@ -366,7 +370,7 @@ func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef 
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// A character held for review (pending or rejected) is not usable, by name or by its id.
-		why, herr := r.heldRefusal(ctx, owner, guild, name)
+		why, herr := r.characterRefusal(ctx, owner, guild, approval, name)
 		if herr != nil {
 			return "", herr
 		}
@@ -380,6 +384,9 @@ func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef 
 	case err != nil:
 		return "", fmt.Errorf("resolve character %q: %w", name, err)
 	}
+	if why := unreviewedHere(c, guild, approval); why != "" {
+		return "", mapError("in %s, %s", pair, why)
+	}
 	switch c.Status {
 	case store.StatusReady:
 		return c.ViggleID, nil
@@ -387,6 +394,57 @@ func (r *Router) characterID(ctx context.Context, n Names, guild, owner, keyRef 
 		return "", mapError("in %s, the character %s could not be made — make it again with /character create", pair, code(c.Name))
 	}
 	return "", mapError("in %s, the character %s is still being prepared — try again when /character list shows it ready", pair, code(c.Name))
+}
+
+// unreviewedHere is why c may not be used in guild when the guild reviews new characters (approval)
+// and c was made in another server and never reviewed; "" when it may.
+func unreviewedHere(c *store.Character, guild string, approval bool) string {
+	if !approval || c.GuildID == guild || c.ReviewedBy != "" {
+		return ""
+	}
+	return fmt.Sprintf("the character %s was made in another server, and this server's moderators review new characters: make it here with /character create", code(c.Name))
+}
+
+// characterRefusal is why the character a map names (by name or Viggle id) may not be used in guild
+// ("" when nothing is known against it): held for review, or, with approval on, a character known
+// here by its id that was made in another server and never reviewed.
+func (r *Router) characterRefusal(ctx context.Context, owner, guild string, approval bool, value string) (string, error) {
+	why, err := r.heldRefusal(ctx, owner, guild, value)
+	if err != nil || why != "" || !looksLikeCharacterID(value) {
+		return why, err
+	}
+	return r.idRefusal(ctx, guild, approval, value)
+}
+
+// idRefusal is why the character of a Viggle id may not be used in guild: held for review, or made in
+// another server and unreviewed where approval is on; "" when the bot knows nothing against it.
+func (r *Router) idRefusal(ctx context.Context, guild string, approval bool, viggleID string) (string, error) {
+	m := r.moderation()
+	if m == nil {
+		return "", nil
+	}
+	c, err := m.CharacterByViggleID(ctx, viggleID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("look up the character of Viggle id %q: %w", viggleID, err)
+	}
+	if why := heldWhy(c); why != "" {
+		return why, nil
+	}
+	return unreviewedHere(c, guild, approval), nil
+}
+
+// heldWhy is why a character held for review cannot be used ("" when it is not held).
+func heldWhy(c *store.Character) string {
+	switch c.Review {
+	case store.ReviewPending:
+		return fmt.Sprintf("the character %s is waiting for approval by this server's moderators — try again once they approved it", code(c.Name))
+	case store.ReviewRejected:
+		return fmt.Sprintf("the character %s was rejected by this server's moderators and cannot be used", code(c.Name))
+	}
+	return ""
 }
 
 // Autocomplete of /render (SQLite only).
