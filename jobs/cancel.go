@@ -92,7 +92,7 @@ func (e *Engine) Cancel(ctx context.Context, id, userID string) (CancelResult, e
 	default:
 		return 0, fmt.Errorf("jobs: cancel %s at viggle (job %s): %w", id, j.ViggleJobID, err)
 	}
-	e.log.Info("cancel sent", "job", id, "viggle_job_id", j.ViggleJobID, "by", userID)
+	j.Logger(e.log).Info("cancel sent", "viggle_job_id", j.ViggleJobID, "by", userID)
 	e.wakeLocal(id)
 	return CancelRequested, nil
 }

@@ -269,7 +269,7 @@ func (e *Engine) release(j *store.Job) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.store.Release(ctx, j.ID, e.owner); err != nil {
-		e.log.Warn("release lease", "job", j.ID, "err", err)
+		j.Logger(e.log).Warn("release lease", "err", err)
 	}
 }
 
@@ -332,7 +332,7 @@ func (e *Engine) abandon(ctx context.Context, j *store.Job, reason string) error
 	if err := e.save(ctx, j, store.StateQueued); err != nil {
 		return err
 	}
-	e.log.Info("job abandoned before submission", "job", j.ID, "reason", reason)
+	j.Logger(e.log).Info("job abandoned before submission", "reason", reason)
 	return nil
 }
 

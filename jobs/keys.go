@@ -76,13 +76,13 @@ func (e *Engine) viggleFor(ctx context.Context, j *store.Job) (Viggle, error) {
 // failed with CodeKeyUnavailable, anything else is tried again after a backoff.
 func (e *Engine) keyStep(ctx context.Context, j *store.Job, err error) (time.Duration, bool, error) {
 	if keyUnavailable(err) {
-		e.log.Error("the job's Viggle key is unavailable: the job fails", "job", j.ID, "state", j.State,
+		j.Logger(e.log).Error("the job's Viggle key is unavailable: the job fails", "state", j.State,
 			"key_ref", j.KeyRef, "viggle_job_id", j.ViggleJobID, "err", err)
 		e.streaks.Delete(j.ID)
 		return e.end(ctx, j, store.StateFailed, CodeKeyUnavailable, keyFact(err))
 	}
 	n := e.streak(j.ID, 1)
-	e.log.Warn("could not resolve the job's Viggle key; trying again", "job", j.ID, "key_ref", j.KeyRef, "attempt", n, "err", err)
+	j.Logger(e.log).Warn("could not resolve the job's Viggle key; trying again", "key_ref", j.KeyRef, "attempt", n, "err", err)
 	return e.backoff(n), false, nil
 }
 

@@ -59,6 +59,7 @@ type scheduler struct {
 	tasks   map[string]*task
 	h       taskHeap
 	stopped bool
+	left    int // jobs given back unfinished while stopping (leave): the next start resumes them
 }
 
 // Start runs the background scheduler until ctx is cancelled or Stop is called, resumes every
@@ -124,18 +125,22 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, t := range left {
-		s.drop(t)
+		s.leave(t)
 	}
+	s.mu.Lock()
+	n := s.left
+	s.mu.Unlock()
+	e.log.Info("engine stopped; the jobs left unfinished resume at the next start", "unfinished", n)
 	return err
 }
 
 // drop ends this process's work on a job: it leaves the scheduler, its lease is released and the
-// Notifier forgets it.
-func (s *scheduler) drop(t *task) {
+// Notifier forgets it. It reports whether the job was still here (false: dropped already).
+func (s *scheduler) drop(t *task) bool {
 	s.mu.Lock()
 	if s.tasks[t.job.ID] != t {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	delete(s.tasks, t.job.ID)
 	if t.index >= 0 {
@@ -145,6 +150,16 @@ func (s *scheduler) drop(t *task) {
 	s.e.streaks.Delete(t.job.ID)
 	s.e.release(t.job)
 	s.e.notifier.Forget(t.job.ID)
+	return true
+}
+
+// leave drops a job that is not over because the scheduler stops, and counts it for Stop's log line.
+func (s *scheduler) leave(t *task) {
+	if s.drop(t) {
+		s.mu.Lock()
+		s.left++
+		s.mu.Unlock()
+	}
 }
 
 // Resume schedules every unfinished job of this engine's origin that no live process holds.
@@ -166,7 +181,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 			continue // already scheduled here: leave its timing (and backoff) alone
 		}
 		if err := e.Enqueue(ctx, j.ID); err != nil && !errors.Is(err, store.ErrLeased) && !errors.Is(err, ErrStopped) {
-			e.log.Warn("resume job", "job", j.ID, "err", err)
+			j.Logger(e.log).Warn("resume job", "err", err)
 		}
 	}
 	return nil
@@ -181,13 +196,13 @@ func (e *Engine) Acknowledged(ctx context.Context, id string) error {
 	}
 	switch err := e.Enqueue(ctx, id); {
 	case errors.Is(err, ErrNotStarted):
-		e.log.Info("job acknowledged before the engine started; it starts with the engine", "job", id)
+		e.logFor(ctx, id).Info("job acknowledged before the engine started; it starts with the engine")
 	case errors.Is(err, ErrStopped):
-		e.log.Info("job acknowledged while the engine stops; the next start resumes it", "job", id)
+		e.logFor(ctx, id).Info("job acknowledged while the engine stops; the next start resumes it")
 	case err != nil:
 		// The acknowledgement is recorded, so the job is not lost: the rescuer resumes it within
 		// half a lease. Its owner must not read that nothing will happen.
-		e.log.Warn("could not schedule an acknowledged job now; the rescuer will", "job", id, "err", err)
+		e.logFor(ctx, id).Warn("could not schedule an acknowledged job now; the rescuer will", "err", err)
 	}
 	return nil
 }
@@ -361,23 +376,23 @@ func (s *scheduler) run(t *task) {
 	case s.ctx.Err() != nil:
 		// Stopping: this step has ended (a POST in flight was finished and recorded), so the job can
 		// be given back now.
-		s.drop(t)
+		s.leave(t)
 		return
 	case errors.As(err, &derr):
 		// A delivery out of patience ends undeliverable here; telling the owner of an outcome gives up
 		// in its own next attempt (tell), which records it: the job must not be dropped unclosed.
 		if t.job.State == store.StateDelivering && e.outOfPatience(t.job) {
 			if gerr := e.giveUp(s.ctx, t.job, err); gerr != nil {
-				e.log.Error("record undeliverable job", "job", t.job.ID, "err", gerr)
+				t.job.Logger(e.log).Error("record undeliverable job", "err", gerr)
 			}
 			done = true
 		}
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrLeased), errors.Is(err, store.ErrNotFound):
 		// Another process has the job now (our lease expired): leave it to them.
-		e.log.Warn("lost a job", "job", t.job.ID, "err", err)
+		t.job.Logger(e.log).Warn("lost a job", "err", err)
 		done = true
 	default:
-		e.log.Error("job step failed; will retry", "job", t.job.ID, "err", err)
+		t.job.Logger(e.log).Error("job step failed; will retry", "err", err)
 		next = e.backoff(t.job.Attempts + 2)
 		// The step may have changed the job in memory without committing it: go on from the row.
 		if fresh, gerr := e.store.Get(s.ctx, t.job.ID); gerr == nil {
@@ -387,7 +402,11 @@ func (s *scheduler) run(t *task) {
 	s.mu.Lock()
 	if done || s.stopped {
 		s.mu.Unlock()
-		s.drop(t)
+		if done {
+			s.drop(t)
+		} else {
+			s.leave(t)
+		}
 		return
 	}
 	t.due = time.Now().Add(next)

@@ -119,7 +119,7 @@ func (e *Engine) hook(point string, j *store.Job) {
 
 func (e *Engine) progress(ctx context.Context, j *store.Job) {
 	if err := e.notifier.Progress(ctx, *j); err != nil {
-		e.log.Debug("progress notification failed", "job", j.ID, "err", err)
+		j.Logger(e.log).Debug("progress notification failed", "err", err)
 	}
 }
 
@@ -192,7 +192,7 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 		var apiErr *viggle.APIError
 		switch {
 		case errors.Is(err, viggle.ErrNotSent):
-			e.log.Warn("render not sent", "job", j.ID, "err", err)
+			j.Logger(e.log).Warn("render not sent", "err", err)
 			return e.endDurable(ctx, j, store.StateFailed, CodeNotSent, "")
 		case !errors.Is(err, viggle.ErrOutcomeUnknown) && errors.As(err, &apiErr) && apiErr.Decoded &&
 			apiErr.HTTPStatus >= 400 && apiErr.HTTPStatus <= 499:
@@ -200,14 +200,14 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 			if msg == "" {
 				msg = httpFact(apiErr.HTTPStatus)
 			}
-			e.log.Info("viggle refused the render", "job", j.ID, "http_status", apiErr.HTTPStatus, "code", apiErr.Code)
+			j.Logger(e.log).Info("viggle refused the render", "http_status", apiErr.HTTPStatus, "code", apiErr.Code)
 			return e.endDurable(ctx, j, store.StateFailed, apiErr.Code, msg)
 		default:
 			fact := ""
 			if errors.As(err, &apiErr) {
 				fact = httpFact(apiErr.HTTPStatus)
 			}
-			e.log.Error("render outcome unknown", "job", j.ID, "err", err)
+			j.Logger(e.log).Error("render outcome unknown", "err", err)
 			return e.endDurable(ctx, j, store.StateInterrupted, CodeOutcomeUnknown, fact)
 		}
 	}
@@ -223,10 +223,10 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 	defer cancelSave()
 	if err := e.saveHard(sctx, j, store.StateSubmitting); err != nil {
 		// The render is running at Viggle but we could not record it: say so loudly, with its id.
-		e.log.Error("viggle accepted the render but its id could not be saved", "job", j.ID, "viggle_job_id", sub.JobID, "err", err)
+		j.Logger(e.log).Error("viggle accepted the render but its id could not be saved", "viggle_job_id", sub.JobID, "err", err)
 		return 0, false, err
 	}
-	e.log.Info("render submitted", "job", j.ID, "viggle_job_id", j.ViggleJobID)
+	j.Logger(e.log).Info("render submitted", "viggle_job_id", j.ViggleJobID)
 	e.progress(ctx, j)
 
 	// A cancel that arrived while the POST was in flight is carried out now. Update returned the cancel
@@ -234,7 +234,7 @@ func (e *Engine) submit(ctx context.Context, j *store.Job, fresh bool) (time.Dur
 	// running and sent the DELETE itself, so exactly one party sends it.
 	if !j.CancelRequestedAt.IsZero() {
 		if err := vg.CancelRender(sctx, j.ViggleJobID); err != nil {
-			e.log.Warn("cancel after submit failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+			j.Logger(e.log).Warn("cancel after submit failed", "viggle_job_id", j.ViggleJobID, "err", err)
 		}
 		return 0, false, nil // poll at once to confirm
 	}
@@ -251,7 +251,7 @@ func (e *Engine) saveHard(ctx context.Context, j *store.Job, from store.State) e
 			return err
 		}
 		last = err
-		e.log.Warn("commit failed; trying again", "job", j.ID, "attempt", attempt, "err", err)
+		j.Logger(e.log).Warn("commit failed; trying again", "attempt", attempt, "err", err)
 		return backoff.Retryable(err)
 	})
 	if err != nil && ctx.Err() != nil && last != nil {
@@ -279,7 +279,7 @@ func (e *Engine) end(ctx context.Context, j *store.Job, to store.State, code, ms
 	if err := e.save(ctx, j, from); err != nil {
 		return 0, false, err
 	}
-	e.log.Info("job ended", "job", j.ID, "state", to, "code", code)
+	j.Logger(e.log).Info("job ended", "state", to, "code", code)
 	return e.tell(ctx, j)
 }
 
@@ -320,7 +320,7 @@ func (e *Engine) tell(ctx context.Context, j *store.Job) (time.Duration, bool, e
 			}
 			return e.backoff(j.Attempts), false, &DeliveryError{JobID: j.ID, Err: err}
 		}
-		e.log.Error("could not tell the owner; giving up", "job", j.ID, "state", j.State, "err", err)
+		j.Logger(e.log).Error("could not tell the owner; giving up", "state", j.State, "err", err)
 		d = store.Delivery{Note: store.NoteOwnerNotTold}
 	}
 	return e.recordDelivery(ctx, j, from, d)
@@ -382,10 +382,10 @@ func (e *Engine) followUp(ctx context.Context, j *store.Job) (time.Duration, boo
 		}
 		n := e.streak(j.ID, 1)
 		if n < e.opts.MaxDeliveryAttempts {
-			e.log.Warn("follow-up failed; trying again", "job", j.ID, "attempt", n, "err", err)
+			j.Logger(e.log).Warn("follow-up failed; trying again", "attempt", n, "err", err)
 			return e.backoff(n), false, nil
 		}
-		e.log.Error("follow-up failed; closing the job without it", "job", j.ID, "attempts", n, "err", err)
+		j.Logger(e.log).Error("follow-up failed; closing the job without it", "attempts", n, "err", err)
 		e.streaks.Delete(j.ID)
 		return e.close(ctx, j)
 	}
@@ -429,7 +429,7 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 				return 0, false, err
 			}
 		}
-		e.log.Warn("status poll failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "failures", streak, "err", err)
+		j.Logger(e.log).Warn("status poll failed", "viggle_job_id", j.ViggleJobID, "failures", streak, "err", err)
 		if overdue {
 			return e.timeout(ctx, j, vg)
 		}
@@ -447,7 +447,7 @@ func (e *Engine) poll(ctx context.Context, j *store.Job) (time.Duration, bool, e
 	pct := int(r.Percent())
 	changed := pct != j.Progress || string(r.Status) != j.ViggleStatus || r.Checkpoint != j.Stage
 	if changed && !r.Status.Known() {
-		e.log.Info("unknown viggle status, treated as in progress", "job", j.ID, "status", r.Status)
+		j.Logger(e.log).Info("unknown viggle status, treated as in progress", "status", r.Status)
 	}
 	j.Progress, j.ViggleStatus, j.Stage = pct, string(r.Status), r.Checkpoint
 	if changed || reset {
@@ -485,7 +485,7 @@ func (e *Engine) finished(ctx context.Context, j *store.Job, r *viggle.Render) (
 		if err := e.save(ctx, j, store.StateRunning); err != nil {
 			return 0, false, err
 		}
-		e.log.Info("render complete", "job", j.ID, "viggle_job_id", j.ViggleJobID)
+		j.Logger(e.log).Info("render complete", "viggle_job_id", j.ViggleJobID)
 		e.progress(ctx, j)
 		return 0, false, nil
 	case viggle.StatusFailed:
@@ -510,7 +510,7 @@ func (e *Engine) timeout(ctx context.Context, j *store.Job, vg Viggle) (time.Dur
 	defer cancel()
 	code := CodeTimeout
 	if err := vg.CancelRender(cctx, j.ViggleJobID); err != nil {
-		e.log.Warn("cancel of an overdue render failed", "job", j.ID, "viggle_job_id", j.ViggleJobID, "err", err)
+		j.Logger(e.log).Warn("cancel of an overdue render failed", "viggle_job_id", j.ViggleJobID, "err", err)
 		if r, gerr := vg.GetRender(cctx, j.ViggleJobID); gerr == nil && r.Status.Terminal() {
 			return e.finished(ctx, j, r)
 		}
@@ -538,7 +538,7 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 	vg, kerr := e.viggleFor(ctx, j)
 	if kerr != nil && !keyUnavailable(kerr) {
 		n := e.streak(j.ID, 1)
-		e.log.Warn("could not resolve the job's Viggle key; trying again", "job", j.ID, "key_ref", j.KeyRef, "attempt", n, "err", kerr)
+		j.Logger(e.log).Warn("could not resolve the job's Viggle key; trying again", "key_ref", j.KeyRef, "attempt", n, "err", kerr)
 		return e.backoff(n), false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DeliverTimeout)
@@ -554,7 +554,7 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 		cleanup = func() {}
 	)
 	if kerr != nil {
-		e.log.Error("the job's Viggle key is unavailable: delivering the link without a download", "job", j.ID,
+		j.Logger(e.log).Error("the job's Viggle key is unavailable: delivering the link without a download",
 			"key_ref", j.KeyRef, "viggle_job_id", j.ViggleJobID, "err", kerr)
 		v = Video{URL: j.VideoURL, Size: -1, MaskURL: j.MaskURL, MaskSize: -1, DownloadErr: kerr}
 	} else {
@@ -576,7 +576,7 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 		if ctx.Err() != nil {
 			return 0, false, ctx.Err()
 		}
-		e.log.Warn("delivery failed", "job", j.ID, "attempt", j.Attempts, "err", err)
+		j.Logger(e.log).Warn("delivery failed", "attempt", j.Attempts, "err", err)
 		if errors.Is(err, ErrUndeliverable) {
 			if gerr := e.giveUp(ctx, j, err); gerr != nil {
 				return 0, false, gerr
@@ -591,7 +591,7 @@ func (e *Engine) deliver(ctx context.Context, j *store.Job) (time.Duration, bool
 	if err != nil {
 		return 0, false, err
 	}
-	e.log.Info("delivered", "job", j.ID, "how", record.String())
+	j.Logger(e.log).Info("delivered", "how", record.String())
 	if e.opts.Observer != nil {
 		e.opts.Observer.Delivered(deliveredBytes(v, record))
 	}
@@ -623,7 +623,7 @@ func (e *Engine) giveUp(ctx context.Context, j *store.Job, cause error) error {
 	j.ErrorCode = CodeUndeliverable
 	j.ErrorMessage = ""
 	j.ClosedAt = e.opts.Now()
-	e.log.Error("giving up delivery", "job", j.ID, "attempts", j.Attempts, "err", cause)
+	j.Logger(e.log).Error("giving up delivery", "attempts", j.Attempts, "err", cause)
 	return e.save(ctx, j, from)
 }
 
@@ -709,7 +709,7 @@ func (e *Engine) fetch(ctx context.Context, j *store.Job, vg Viggle, asset viggl
 			return ctx.Err()
 		}
 		lastErr = err
-		e.log.Warn("download failed", "job", j.ID, "attempt", attempt, "bytes", n, "err", err)
+		j.Logger(e.log).Warn("download failed", "attempt", attempt, "bytes", n, "err", err)
 		if n == 0 {
 			return err
 		}

@@ -130,16 +130,30 @@ type Job struct {
 	KeyRef string
 }
 
-// LogValue implements slog.LogValuer: a group with the job's id, origin, state, Viggle job id and
-// scene. It never includes the interaction token.
+// LogValue implements slog.LogValuer: a group with the job's id, guild, user (its owner), origin,
+// state, Viggle job id and scene. It never includes the interaction token.
 func (j Job) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", j.ID),
+		slog.String("guild", j.GuildID),
+		slog.String("user", j.OwnerID),
 		slog.String("origin", string(j.Origin)),
 		slog.String("state", string(j.State)),
 		slog.String("viggle_job_id", j.ViggleJobID),
 		slog.String("scene", j.Request.SceneID),
 	)
+}
+
+// Logger returns log with the attributes every log line about a job carries, at its top level:
+// "job" (the id), "guild" ("" for a terminal job) and "user" (its owner).
+func (j *Job) Logger(log *slog.Logger) *slog.Logger {
+	return log.With(JobAttrs(j.ID, j.GuildID, j.OwnerID)...)
+}
+
+// JobAttrs are the attributes of a log line about the job id of that guild and user (Job.Logger),
+// for a caller that has them without the row.
+func JobAttrs(id, guild, user string) []any {
+	return []any{slog.String("job", id), slog.String("guild", guild), slog.String("user", user)}
 }
 
 // String describes the job without any credential. It is also what %v and %+v print.
