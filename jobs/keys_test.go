@@ -128,7 +128,7 @@ func (h *harness) ring(t *testing.T) *keyring.Ring {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keyring.New(h.db, keyring.Options{Shared: h.vc, AllowShared: true, Sealer: s,
+	return keyring.New(h.db, keyring.Options{Shared: h.vc, AllowShared: true, Sealer: s, RetiredGrace: -1,
 		NewClient: func(k string) (*viggle.Client, error) { return keyClient(t, h.url, k), nil }})
 }
 

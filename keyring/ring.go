@@ -47,7 +47,7 @@ type Store interface {
 	GuildKeyByID(ctx context.Context, id string) (*store.GuildKey, error)
 	SetGuildKey(ctx context.Context, k *store.GuildKey, c store.Change) error
 	ClearGuildKey(ctx context.Context, guildID string, c store.Change) (bool, error)
-	PurgeRetiredKeys(ctx context.Context) (int, error)
+	PurgeRetiredKeys(ctx context.Context, retiredBefore time.Time) (int, error)
 }
 
 // Options configure a Ring.
@@ -60,6 +60,10 @@ type Options struct {
 	NewClient func(apiKey string) (*viggle.Client, error)
 	Logger    *slog.Logger
 	Now       func() time.Time // stamps GuildKey.CreatedAt; default time.Now
+	// RetiredGrace is how long a retired key is kept at least, even when nothing uses it: a render that
+	// read the key just before it was replaced may not have recorded its job yet. Default 1h; negative:
+	// none (tests).
+	RetiredGrace time.Duration
 }
 
 // Ring resolves key references to Viggle clients and sets and clears the guilds' keys. It is safe for
@@ -92,6 +96,12 @@ func New(st Store, o Options) *Ring {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	switch {
+	case o.RetiredGrace == 0:
+		o.RetiredGrace = time.Hour
+	case o.RetiredGrace < 0:
+		o.RetiredGrace = 0
 	}
 	return &Ring{st: st, o: o, log: o.Logger, clients: make(map[string]*entry), byKey: make(map[keySum]*viggle.Client)}
 }
@@ -324,7 +334,7 @@ func (r *Ring) Clear(ctx context.Context, guildID, actorID string) (bool, error)
 // Purge deletes the retired keys that nothing unfinished uses any more (main calls it at start; Set
 // and Clear call it too) and forgets their clients. It returns how many were deleted.
 func (r *Ring) Purge(ctx context.Context) (int, error) {
-	n, err := r.st.PurgeRetiredKeys(ctx)
+	n, err := r.st.PurgeRetiredKeys(ctx, r.o.Now().Add(-r.o.RetiredGrace))
 	if err != nil {
 		return 0, fmt.Errorf("keyring: purge retired keys: %w", err)
 	}

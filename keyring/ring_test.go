@@ -205,11 +205,12 @@ func (e *env) builtFor(key string) int {
 func (e *env) ring(mutate ...func(*keyring.Options)) *keyring.Ring {
 	s, _ := keyring.NewSealer(secret(7))
 	o := keyring.Options{
-		Shared:      e.shared,
-		AllowShared: true,
-		Sealer:      s,
-		NewClient:   e.newClient,
-		Logger:      slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RetiredGrace: -1, // purged as soon as nothing uses them (TestPurgeKeepsARecentlyRetiredKey checks the grace)
+		Shared:       e.shared,
+		AllowShared:  true,
+		Sealer:       s,
+		NewClient:    e.newClient,
+		Logger:       slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, m := range mutate {
 		m(&o)
@@ -641,5 +642,31 @@ func TestSetSameKeyAgainKeepsItsRow(t *testing.T) {
 	other, err := r.Set(t.Context(), "guild-b", "admin-1", guildKey)
 	if err != nil || other.ID == first.ID {
 		t.Fatalf("guild B's set = %+v, %v; want a row of its own", other, err)
+	}
+}
+
+// A key replaced a moment ago is kept for RetiredGrace, even with nothing using it: a render that read
+// it just before may not have recorded its job yet.
+func TestPurgeKeepsARecentlyRetiredKey(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	r := e.ring(func(o *keyring.Options) { o.RetiredGrace, o.Now = time.Hour, clock })
+	old, err := r.Set(t.Context(), "guild-a", "admin-1", guildKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Set(t.Context(), "guild-a", "admin-1", guildKey2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Client(t.Context(), old.ID); err != nil {
+		t.Fatalf("the key replaced a moment ago no longer resolves: %v", err)
+	}
+	now = now.Add(2 * time.Hour)
+	if n, err := r.Purge(t.Context()); err != nil || n != 1 {
+		t.Fatalf("purge two hours later = %d, %v; want the old key", n, err)
+	}
+	if _, err := r.Client(t.Context(), old.ID); !errors.Is(err, keyring.ErrKeyGone) {
+		t.Fatalf("the purged key resolves (%v)", err)
 	}
 }

@@ -155,14 +155,17 @@ func (db *DB) oneGuildKey(ctx context.Context, where string, args ...any) (*Guil
 // it deleted. A retired key is kept while an unfinished job (closed_at NULL: its polls, cancel and
 // download need it), or a scene or a character still being made (submitting, pending or processing:
 // following it needs it) has it as key_ref. A finished scene or character of a purged key stays, hidden
-// from the guild's renders (which look up their current key's).
-func (db *DB) PurgeRetiredKeys(ctx context.Context) (int, error) {
+// from the guild's renders (which look up their current key's). Only keys retired before retiredBefore
+// are deleted: a render that read the old key just before it was replaced may not have inserted its
+// job yet.
+func (db *DB) PurgeRetiredKeys(ctx context.Context, retiredBefore time.Time) (int, error) {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM guild_keys AS k WHERE retired_at IS NOT NULL
+		res, err := tx.ExecContext(ctx, `DELETE FROM guild_keys AS k WHERE retired_at IS NOT NULL AND retired_at < ?
 			AND NOT EXISTS (SELECT 1 FROM jobs WHERE closed_at IS NULL AND key_ref = k.id)
 			AND NOT EXISTS (SELECT 1 FROM scenes WHERE key_ref = k.id AND status IN `+unfinishedStatuses+`)
-			AND NOT EXISTS (SELECT 1 FROM characters WHERE key_ref = k.id AND status IN `+unfinishedStatuses+`)`)
+			AND NOT EXISTS (SELECT 1 FROM characters WHERE key_ref = k.id AND status IN `+unfinishedStatuses+`)`,
+			retiredBefore.UnixMilli())
 		if err != nil {
 			return err
 		}

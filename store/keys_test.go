@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestGuildKeys(t *testing.T) {
@@ -182,7 +183,12 @@ func TestPurgeRetiredKeys(t *testing.T) {
 	putCharacter(t, db, &Character{OwnerID: "u", GuildID: "g", KeyRef: "kchar", Name: "making"}, StatusSubmitting)
 	putCharacter(t, db, &Character{OwnerID: "u", GuildID: "g", KeyRef: "kready", Name: "failed"}, StatusFailed)
 
-	n, err := db.PurgeRetiredKeys(ctx)
+	// Keys retired after retiredBefore are kept, whatever uses them (a render may be about to record its
+	// job with one).
+	if n, err := db.PurgeRetiredKeys(ctx, time.Now().Add(-time.Hour)); n != 0 || err != nil {
+		t.Fatalf("a purge of keys retired over an hour ago deleted %d (%v), want none", n, err)
+	}
+	n, err := db.PurgeRetiredKeys(ctx, time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +206,7 @@ func TestPurgeRetiredKeys(t *testing.T) {
 	if err := db.Update(ctx, j, StateQueued); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.PurgeRetiredKeys(ctx); n != 1 || err != nil {
+	if n, err := db.PurgeRetiredKeys(ctx, time.Now().Add(time.Hour)); n != 1 || err != nil {
 		t.Errorf("second purge = %d, %v; want kjob", n, err)
 	}
 	if _, err := db.CurrentGuildKey(ctx, "g"); err != nil {
