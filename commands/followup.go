@@ -32,11 +32,11 @@ func (n *Notifier) FollowUp(ctx context.Context, j store.Job) (sent bool, err er
 		if err == nil || !tokenGone(err) {
 			return err == nil, redact.Wrap("send the follow-up", err)
 		}
-		n.log.Info("interaction token no longer usable; posting the follow-up in the channel", "job", j.ID, "err", redact.Error(err))
+		j.Logger(n.log).Info("interaction token no longer usable; posting the follow-up in the channel", "err", redact.Error(err))
 	}
 	_, err = n.post(ctx, j, j.ChannelID, "notify", v, nil)
 	if forbidden(err) {
-		n.log.Info("may not post the follow-up in the channel; the result stays where it is", "job", j.ID, "err", redact.Error(err))
+		j.Logger(n.log).Info("may not post the follow-up in the channel; the result stays where it is", "err", redact.Error(err))
 		return false, nil
 	}
 	return err == nil, redact.Wrap("post the follow-up", err)

@@ -45,6 +45,7 @@ func (r *Router) logged(next Handler) Handler {
 		}
 		level := slog.LevelInfo
 		attrs := []slog.Attr{slog.String("route", e.Route.Name), slog.String("interaction", e.ID),
+			slog.String("guild", e.GuildID), slog.String("user", e.User()),
 			slog.String("outcome", outcome), slog.Duration("duration", time.Since(start))}
 		if deferred {
 			attrs = append(attrs, slog.Bool("auto_deferred", true))

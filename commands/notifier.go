@@ -143,10 +143,10 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 			return store.Delivery{}, err
 		}
 		tokenRefused = true
-		n.log.Info("interaction token no longer usable; posting in the channel", "job", j.ID, "err", redact.Error(err))
+		j.Logger(n.log).Info("interaction token no longer usable; posting in the channel", "err", redact.Error(err))
 	}
 	if id, ok := n.alreadyShown(ctx, j, v, tokenRefused); ok {
-		n.log.Info("the interaction's message already shows this result; not posting it again", "job", j.ID)
+		j.Logger(n.log).Info("the interaction's message already shows this result; not posting it again")
 		return store.Delivery{Where: store.WhereMessage, MessageID: id}, nil
 	}
 	if v.Content != "" && j.OwnerID != "" {
@@ -159,7 +159,7 @@ func (n *Notifier) deliver(ctx context.Context, j store.Job, kind string, v view
 	if !forbidden(err) {
 		return store.Delivery{}, err
 	}
-	n.log.Info("may not post in the channel; sending a DM", "job", j.ID, "err", redact.Error(err))
+	j.Logger(n.log).Info("may not post in the channel; sending a DM", "err", redact.Error(err))
 	dm, err := n.dmChannel(ctx, j.OwnerID)
 	if err == nil {
 		id, err = n.post(ctx, j, dm, kind, v, files)
@@ -201,10 +201,10 @@ func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view, tokenR
 			case err == nil && json.Unmarshal(resp, &m) == nil:
 				return m.ID, shows(m.Content)
 			case err == nil:
-				n.log.Warn("could not read the interaction's message; posting the result", "job", j.ID)
+				j.Logger(n.log).Warn("could not read the interaction's message; posting the result")
 				return "", false
 			case !tokenGone(err):
-				n.log.Warn("could not read the interaction's message; posting the result", "job", j.ID, "err", redact.Error(err))
+				j.Logger(n.log).Warn("could not read the interaction's message; posting the result", "err", redact.Error(err))
 				return "", false
 			}
 		}
@@ -225,7 +225,7 @@ func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view, tokenR
 		err = json.Unmarshal(resp, &msgs)
 	}
 	if err != nil {
-		n.log.Warn("could not look for the interaction's message in the channel; posting the result", "job", j.ID, "err", redact.Error(err))
+		j.Logger(n.log).Warn("could not look for the interaction's message in the channel; posting the result", "err", redact.Error(err))
 		return "", false
 	}
 	for _, m := range msgs {
@@ -233,7 +233,7 @@ func (n *Notifier) alreadyShown(ctx context.Context, j store.Job, v view, tokenR
 			return m.ID, shows(m.Content)
 		}
 	}
-	n.log.Debug("the interaction's message is not among the channel's messages (no Read Message History?)", "job", j.ID)
+	j.Logger(n.log).Debug("the interaction's message is not among the channel's messages (no Read Message History?)")
 	return "", false
 }
 
@@ -297,7 +297,7 @@ func (n *Notifier) Done(ctx context.Context, j store.Job, v jobs.Video) (store.D
 		if !tooLarge(err) {
 			return store.Delivery{}, redact.Wrap("deliver video", err)
 		}
-		n.log.Info("upload refused as too large; sending the link", "job", j.ID)
+		j.Logger(n.log).Info("upload refused as too large; sending the link")
 	}
 	rec, err := n.deliver(ctx, j, "done", doneView(j, v, false), nil)
 	if err != nil {
@@ -555,7 +555,7 @@ func (e *editor) send(ctx context.Context, st *editState) {
 		_, err := e.n.editOriginal(ectx, j, v, nil)
 		cancel()
 		if err != nil {
-			e.n.log.Warn("progress edit failed", "job", j.ID, "err", redact.Error(err))
+			j.Logger(e.n.log).Warn("progress edit failed", "err", redact.Error(err))
 		}
 		<-e.sem
 		if tokenGone(err) {

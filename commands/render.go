@@ -210,11 +210,12 @@ func (r *Router) start(ctx context.Context, e *Event, req spec.Request, retryOf 
 // refused closes a job whose acknowledgement Discord refused: nothing is sent to Viggle.
 func (r *Router) refused(ctx context.Context, e *Event, jobID string, err error) {
 	e.SetOutcome("acknowledgement refused")
-	r.log.Warn("acknowledgement refused; the job is closed without a render", "job", jobID, "err", redact.Text(redact.Error(err), e.Token))
+	log := r.log.With(store.JobAttrs(jobID, e.GuildID, e.User())...)
+	log.Warn("acknowledgement refused; the job is closed without a render", "err", redact.Text(redact.Error(err), e.Token))
 	code, status := discordCode(err)
 	// The record is a fact (what Discord answered); explain words it.
 	if aerr := r.eng.Abandon(context.WithoutCancel(ctx), jobID, fmt.Sprintf("Discord answered HTTP %d, code %d", status, code)); aerr != nil {
-		r.log.Error("abandon job", "job", jobID, "err", aerr)
+		log.Error("abandon job", "err", aerr)
 	}
 	if code != discordgo.ErrCodeUnknownInteraction && e.AppID != "" {
 		// The acknowledgement may have landed after all (a lost answer): then the user sees
