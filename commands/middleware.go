@@ -38,10 +38,17 @@ func (r *Router) logged(next Handler) Handler {
 		start := time.Now()
 		resp, err := next(ctx, e)
 		e.mu.Lock()
-		outcome, deferred := e.outcome, e.autoDeferred
+		outcome, deferred, ackAt := e.outcome, e.autoDeferred, e.ackAt
 		e.mu.Unlock()
 		if outcome == "" {
 			outcome = "ok"
+		}
+		if r.obs != nil {
+			var ack time.Duration
+			if !ackAt.IsZero() {
+				ack = ackAt.Sub(start)
+			}
+			r.obs.Interaction(r.routeLabel(e), outcome, ack, !ackAt.IsZero())
 		}
 		level := slog.LevelInfo
 		attrs := []slog.Attr{slog.String("route", e.Route.Name), slog.String("interaction", e.ID),
@@ -57,6 +64,41 @@ func (r *Router) logged(next Handler) Handler {
 		r.log.LogAttrs(ctx, level, "interaction", attrs...)
 		return resp, err
 	}
+}
+
+// Observer is told about every interaction once it is handled (the bot's metrics). Its method must be
+// quick and safe for concurrent use.
+type Observer interface {
+	// Interaction reports one interaction: its route (see Router.Observe), its outcome (as in its log
+	// line: "ok", "refused", "bad input", "error" …), and how long after it reached the router Discord
+	// took its acknowledgement (acked false: it was never acknowledged).
+	Interaction(route, outcome string, ack time.Duration, acked bool)
+}
+
+// Observe makes the router tell o about every interaction. Call it before the first interaction.
+// The route it names is one of the table's, so a label made of it stays bounded: a command's path
+// ("render", "scene import"), "autocomplete " and a command's path, "component " or "modal " and a
+// custom id's prefix ("component cancel"), or the router's own "unknown command", "older custom id"
+// and "autocomplete unknown".
+func (r *Router) Observe(o Observer) { r.obs = o }
+
+// routeLabel names e's route for an Observer (see Observe).
+func (r *Router) routeLabel(e *Event) string {
+	rt := e.Route
+	switch {
+	case rt == unknownCommandRoute || rt == olderIDRoute:
+		return rt.Name
+	case isAutocomplete(e):
+		if r.commands[rt.Name] != rt {
+			return "autocomplete unknown" // a path Discord sent that the table does not have
+		}
+		return "autocomplete " + rt.Name
+	case rt.Kind == RouteComponent:
+		return "component " + rt.Name
+	case rt.Kind == RouteModal:
+		return "modal " + rt.Name
+	}
+	return rt.Name
 }
 
 // sending sends what the handler returned; what it returns is the sending's error.

@@ -127,6 +127,7 @@ type Event struct {
 	ackEphemeral bool
 	autoDeferred bool
 	outcome      string
+	ackAt        time.Time // when Discord took the first acknowledgement (zero: not yet)
 }
 
 // SetOutcome names what happened, for the interaction's log line ("ok" unless set).
@@ -241,6 +242,7 @@ type Router struct {
 	components map[string]*Route
 	modals     map[string]*Route
 	chain      Handler
+	obs        Observer // nil: nobody (see Observe)
 }
 
 // setRoutes builds the lookup maps from a table. A duplicate route is a programming error.
@@ -395,7 +397,7 @@ func (e *Event) deferLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.ack, e.ackEphemeral = ackDeferredMessage, eph
+	e.ack, e.ackEphemeral, e.ackAt = ackDeferredMessage, eph, time.Now()
 	if typ == discordgo.InteractionResponseDeferredMessageUpdate {
 		e.ack = ackDeferredUpdate
 	}
@@ -422,6 +424,7 @@ func (e *Event) respondLocked(ctx context.Context, resp *Response) error {
 		if err := e.rest.InteractionRespond(e.Interaction, resp.interactionResponse(), discordgo.WithContext(ctx)); err != nil {
 			return err
 		}
+		e.ackAt = time.Now()
 		switch typ {
 		case discordgo.InteractionResponseDeferredChannelMessageWithSource:
 			e.ack, e.ackEphemeral = ackDeferredMessage, resp.Ephemeral
