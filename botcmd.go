@@ -46,7 +46,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 			return terminal.ExitBadInput
 		}
 	}
-	log := newLogger(stderr, cfg.level(slog.LevelInfo))
+	log := cfg.logger(stderr, slog.LevelInfo)
 
 	route := &routeInteractions{}
 	b, err := bot.New(bot.Config{

@@ -75,6 +75,10 @@ func run(ctx context.Context, prog string, args []string, getenv func(string) st
 		return 0
 	case "render":
 		return renderCommand(ctx, prog, args[1:], getenv, stdout, stderr)
+	case "check":
+		return checkCommand(ctx, prog, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, prog, args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "error: unknown command %q; see %s --help\n", args[0], prog)
 	return 2
@@ -86,6 +90,8 @@ func printHelp(w io.Writer, prog string) {
 commands:
   %[1]s                 run the Discord bot (needs DISCORD_TOKEN)
   %[1]s render ...      run one render from the terminal (%[1]s render --help)
+  %[1]s check           check the configuration, the database, the Discord token and the Viggle key
+  %[1]s backup --out F  write a consistent copy of the database to F, also while the bot runs
   %[1]s --help          this text
 
 environment (also read from .env in the working directory; a real variable wins):
@@ -117,7 +123,7 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitBadInput
 	}
-	log := newLogger(stderr, cfg.level(slog.LevelWarn))
+	log := cfg.logger(stderr, slog.LevelWarn)
 	a2, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginTerminal},
 		func(*store.DB) jobs.Notifier { return terminal.NewNotifier(stdout) })
 	if err != nil {
@@ -226,8 +232,19 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 // net behind the secret type.
 var sensitiveKeys = []string{"authorization", "token", "api_key", "apikey", "key", "password", "secret"}
 
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+// newLogger is a text logger at level that redacts sensitive attributes (see newLoggerFormat).
+func newLogger(w io.Writer, level slog.Level) *slog.Logger { return newLoggerFormat(w, level, false) }
+
+// logger is the program's logger on w: LOG_FORMAT's handler at LOG_LEVEL, or def when it is unset.
+func (c Config) logger(w io.Writer, def slog.Level) *slog.Logger {
+	return newLoggerFormat(w, c.level(def), c.LogJSON)
+}
+
+// newLoggerFormat is a logger at level writing text, or one JSON object per line with asJSON, with the
+// same redaction either way: an attribute named like a secret (sensitiveKeys, also as a suffix after
+// "_") shows [redacted] whatever its value, behind the secret types' own LogValue.
+func newLoggerFormat(w io.Writer, level slog.Level, asJSON bool) *slog.Logger {
+	opts := &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			k := strings.ToLower(a.Key)
@@ -238,5 +255,9 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 			}
 			return a
 		},
-	}))
+	}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
