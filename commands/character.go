@@ -315,6 +315,14 @@ func (r *Router) characterDelete(ctx context.Context, e *Event) (*Response, erro
 	case err != nil:
 		return nil, tell(charactersReadFail, err)
 	}
+	if m := r.moderation(); c.OwnerID == e.User() && c.Shared && c.GuildID == e.GuildID && m != nil {
+		// A character shared here leaves the server's change log a line, whoever deletes it.
+		err := m.DeleteCharacterLogged(ctx, c.ID, r.change(e, fmt.Sprintf("deleted character %s of <@%s>", c.Name, c.OwnerID)))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, tell("I could not delete the character just now. Please try again in a moment.", err)
+		}
+		return ephemeralText(fmt.Sprintf("Character %s is deleted here (this is in the server's change log); renders already made are kept.", code(c.Name))), nil
+	}
 	if c.OwnerID == e.User() {
 		if err := st.DeleteCharacter(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, tell("I could not delete the character just now. Please try again in a moment.", err)

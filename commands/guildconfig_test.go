@@ -579,10 +579,15 @@ func TestRetryAndRerenderStayInTheirServer(t *testing.T) {
 	// A character held for review since the job was made is refused again, by its Viggle id.
 	held := insertCharacter(t, e.db, &store.Character{OwnerID: testUser, GuildID: testGuild, Name: "Held", Review: store.ReviewPending}, "x")
 	wantEphemeral(t, click("rerender:"+failed.ID), "waiting for approval")
-	if err := e.db.DeleteCharacter(t.Context(), held.ID); err != nil {
+	// Approved, it may be used again; deleted, its id is withdrawn.
+	if _, err := e.db.ReviewCharacter(t.Context(), held.ID, "mod", true, store.Change{What: "approved"}); err != nil {
 		t.Fatal(err)
 	}
 	wantStarted(t, click("rerender:"+failed.ID))
+	if err := e.db.DeleteCharacter(t.Context(), held.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantEphemeral(t, click("rerender:"+failed.ID), "was deleted")
 
 	// The server's key changed: the job's scene and characters belong to the other account.
 	e.config(t, "key set", OptAPIKey, cfgGuildKey)

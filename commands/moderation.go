@@ -30,6 +30,7 @@ type Moderation interface {
 	DeleteCharacterLogged(ctx context.Context, id string, c store.Change) error
 	GetCharacter(ctx context.Context, id string) (*store.Character, error)
 	CharacterByViggleID(ctx context.Context, viggleID string) (*store.Character, error)
+	CharacterDeleted(ctx context.Context, viggleID string) (bool, error)
 }
 
 var _ Moderation = (*Catalogued)(nil)

@@ -430,11 +430,15 @@ func TestModeratorDeletesAnotherMembersSharedCharacter(t *testing.T) {
 	if _, err := e.db.GetCharacter(t.Context(), bob); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("Bob still exists")
 	}
-	// A moderator deleting their own character is no moderation: not logged.
+	// A character shared here is logged whoever deletes it, its owner too; a private one is not.
 	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", both(subcommand(CmdCharacter, SubDelete, "", OptName, "Alice"), permissions(manageServer)))), "`Alice` is deleted")
-	if log := changesOf(t, e.db); log != testUser+": deleted character Bob of <@"+otherUser+">" {
+	addCharacter(t, e.db, testUser, "Private", "char_p", false, store.StatusReady)
+	wantEphemeral(t, e.run(t, nil, interaction(t, "character_create", subcommand(CmdCharacter, SubDelete, "", OptName, "Private"))), "`Private` is deleted")
+	if log := changesOf(t, e.db); log != testUser+": deleted character Alice of <@"+testUser+">\n"+testUser+": deleted character Bob of <@"+otherUser+">" {
 		t.Errorf("change log:\n%s", log)
 	}
+	// A deleted character's Viggle id, which members may have seen, cannot be rendered with any more.
+	wantEphemeral(t, e.run(t, nil, interaction(t, "render", withOptions("", OptScene, "scene_demo", OptMap, "person_a=char_b"))), "was deleted")
 }
 
 // characterID is the bot's id of the character with Viggle id vid.

@@ -417,8 +417,8 @@ func (r *Router) characterRefusal(ctx context.Context, owner, guild string, appr
 	return r.idRefusal(ctx, guild, approval, value)
 }
 
-// idRefusal is why the character of a Viggle id may not be used in guild: held for review, or made in
-// another server and unreviewed where approval is on; "" when the bot knows nothing against it.
+// idRefusal is why the character of a Viggle id may not be used in guild: held for review, deleted, or
+// made in another server and unreviewed where approval is on; "" when the bot knows nothing against it.
 func (r *Router) idRefusal(ctx context.Context, guild string, approval bool, viggleID string) (string, error) {
 	m := r.moderation()
 	if m == nil {
@@ -427,6 +427,14 @@ func (r *Router) idRefusal(ctx context.Context, guild string, approval bool, vig
 	c, err := m.CharacterByViggleID(ctx, viggleID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		// A deleted character's id (which members may have seen) is withdrawn with it.
+		deleted, err := m.CharacterDeleted(ctx, viggleID)
+		if err != nil {
+			return "", fmt.Errorf("look up the deleted characters for Viggle id %q: %w", viggleID, err)
+		}
+		if deleted {
+			return fmt.Sprintf("the character %s was deleted and cannot be used any more", code(viggleID)), nil
+		}
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("look up the character of Viggle id %q: %w", viggleID, err)

@@ -543,3 +543,21 @@ func (db *DB) DeleteCharacterLogged(ctx context.Context, id string, c Change) er
 	}
 	return nil
 }
+
+// CharacterDeleted reports whether a character with that Viggle id was deleted here (the trigger of
+// migration 00007 records every deletion): its id must not be rendered with any more.
+func (db *DB) CharacterDeleted(ctx context.Context, viggleID string) (bool, error) {
+	if err := db.gate.lock(ctx, false); err != nil {
+		return false, fmt.Errorf("store: CharacterDeleted: %w", err)
+	}
+	defer db.gate.unlock()
+	var one int
+	err := db.sql.QueryRowContext(ctx, `SELECT 1 FROM deleted_characters WHERE viggle_id = ?`, viggleID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store: is character %s deleted: %w", viggleID, err)
+	}
+	return true, nil
+}

@@ -638,3 +638,29 @@ func TestInsertCharacterReviewChecks(t *testing.T) {
 		t.Errorf("replaced character = %+v, %v", got, err)
 	}
 }
+
+// Every deletion of a character records its Viggle id (owner's delete, a moderator's logged delete),
+// so that the id cannot be rendered with any more; a character never given one records nothing.
+func TestDeletedCharactersAreRemembered(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := t.Context()
+	own := putCharacter(t, db, &Character{ID: "cown", OwnerID: "u1", GuildID: "g", Name: "mine"}, StatusReady)
+	mod := putCharacter(t, db, &Character{ID: "cmod", OwnerID: "u2", GuildID: "g", Name: "theirs", Shared: true}, StatusReady)
+	kept := putCharacter(t, db, &Character{ID: "ckept", OwnerID: "u1", GuildID: "g", Name: "kept"}, StatusReady)
+	putCharacter(t, db, &Character{ID: "cnone", OwnerID: "u1", GuildID: "g", Name: "unsent"}, StatusSubmitting)
+	if err := db.DeleteCharacter(ctx, own.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteCharacterLogged(ctx, mod.ID, Change{ActorID: "m", What: "deleted character theirs"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteCharacter(ctx, "cnone"); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{own.ViggleID: true, mod.ViggleID: true, kept.ViggleID: false, "": false, "vg_cnone": false} {
+		if got, err := db.CharacterDeleted(ctx, id); err != nil || got != want {
+			t.Errorf("CharacterDeleted(%q) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func TestMigrateFrom00005WithRows(t *testing.T) {
 	}
 
 	db := openAt(t, path)
-	if got := appliedVersions(t, db); !slices.Equal(got, []int64{0, 1, 2, 3, 4, 5, 6}) {
+	if got := appliedVersions(t, db); !slices.Equal(got, []int64{0, 1, 2, 3, 4, 5, 6, 7}) {
 		t.Fatalf("versions = %v", got)
 	}
 	j := get(t, db, "oldjob0001")

@@ -78,7 +78,7 @@ func TestOpenTwiceAppliesMigrationsOnce(t *testing.T) {
 	if err := first.Insert(t.Context(), testJob("j1", OriginTerminal, "u1", "", time.UnixMilli(1000))); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
-	want := []int64{0, 1, 2, 3, 4, 5, 6}
+	want := []int64{0, 1, 2, 3, 4, 5, 6, 7}
 	if got := appliedVersions(t, first); !slices.Equal(got, want) {
 		t.Fatalf("versions after first Open = %v, want %v", got, want)
 	}
