@@ -198,8 +198,9 @@ func TestBotConcurrentLimitHoldsUnderABurst(t *testing.T) {
 	e.start(t)
 	i := e.as(t, admin, guildID, channelID, adminPerms, nil, "config", map[string]any{"limits": map[string]any{
 		"concurrent_per_user": 2, "renders_per_user_per_day": 0, "cooldown_seconds": 0, "guild_renders_per_day": 0}})
-	if text, _ := e.reply(t, i); !strings.Contains(text, "2") {
-		t.Fatalf("/config limits answered %q", text)
+	text, _ := e.reply(t, i)
+	if s, err := e.db(t).GuildSettings(t.Context(), guildID); err != nil || s.Limits != (store.Limits{ConcurrentPerUser: 2}) {
+		t.Fatalf("/config limits answered %q; settings %+v (%v)", text, s, err)
 	}
 
 	cmds := make([]discordtest.SlashCommand, 100)
@@ -217,8 +218,8 @@ func TestBotConcurrentLimitHoldsUnderABurst(t *testing.T) {
 		switch types := e.callbackTypes(it); types[0] {
 		case 4064:
 			refused++
-			if c := callbackContent(t, e, it); !strings.Contains(c, "2") {
-				t.Errorf("a refusal says %q: it should name the limit", c)
+			if c := callbackContent(t, e, it); !strings.Contains(c, "You already have 2 renders running") || !strings.Contains(c, "when one of your renders finishes") {
+				t.Errorf("a refusal says %q: it should name the limit and when to try again", c)
 			}
 		case 5000: // deferred, public
 			taken++
