@@ -187,18 +187,23 @@ func (c Client) GoString() string { return c.String() }
 // defaultHTTPClient follows reliability.md §4: bounded connect and header waits, no overall timeout (calls
 // carry contexts; downloads may be long) and no proxy from the environment.
 func defaultHTTPClient() *http.Client {
+	return &http.Client{Transport: DefaultTransport()}
+}
+
+// DefaultTransport returns a new transport as the default client has (bounded dial, TLS handshake and
+// wait for headers, no proxy from the environment), for a caller that wraps it in its own client
+// (WithHTTPClient) rather than replace it.
+func DefaultTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:           dialer.DialContext,
-			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   10,
-		},
+	return &http.Transport{
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   10,
 	}
 }
 
