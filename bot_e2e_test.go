@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -444,7 +446,11 @@ func TestBotRefusedTokenExits1(t *testing.T) {
 // TestMain lets the test binary run as the bot itself, for the restart test.
 func TestMain(m *testing.M) {
 	if os.Getenv("VB_BOT_CHILD") == "1" {
-		os.Exit(run(context.Background(), "viggle-bot", nil, os.Getenv, os.Stdout, os.Stderr))
+		// As main: SIGINT and SIGTERM end the context (the shutdown test sends SIGTERM).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, "viggle-bot", nil, os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(discordConformance(m.Run()))
 }
