@@ -135,13 +135,9 @@ func (r *Router) characterCreate(ctx context.Context, e *Event) (*Response, erro
 		e.SetOutcome("not answered")
 		return nil, fmt.Errorf("defer /character create: %w", err)
 	}
-	ref, _, err := r.guildKey(ctx, e.GuildID)
-	if why := keyRefusal(err); why != "" {
-		e.SetOutcome("no key")
-		return ephemeralText(why), nil
-	}
-	if err != nil {
-		return nil, tell("Something went wrong on my side; nothing was sent to Viggle. Please try again in a moment.", fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	ref, _, refusal, err := r.keyOrRefusal(ctx, e)
+	if refusal != nil || err != nil {
+		return refusal, err
 	}
 	settings, err := r.settingsOf(ctx, e.GuildID)
 	if err != nil {

@@ -39,14 +39,9 @@ func (r *Router) creditsRoutes() []Route {
 
 // creditsBalance answers GET /api/credits with the key the server's renders use, privately.
 func (r *Router) creditsBalance(ctx context.Context, e *Event) (*Response, error) {
-	ref, cr, err := r.guildKey(ctx, e.GuildID)
-	if msg := keyRefusal(err); msg != "" {
-		e.SetOutcome("refused: key")
-		return ephemeralText(msg), nil
-	}
-	if err != nil {
-		return nil, tell("I could not read this server's Viggle key just now. Please try again in a moment.",
-			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	ref, cr, refusal, err := r.keyOrRefusal(ctx, e)
+	if refusal != nil || err != nil {
+		return refusal, err
 	}
 	if cr == nil {
 		return ephemeralText(notAvailable), nil

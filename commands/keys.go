@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
@@ -41,4 +42,19 @@ func (r *Router) guildKey(ctx context.Context, guildID string) (string, CreditsR
 		return ref, nil, nil
 	}
 	return ref, c, nil
+}
+
+// keyOrRefusal is the key of the guild's new work (its reference and client), or the refusal when there
+// is no usable one (ephemeral, saying what to do), or the error to report.
+func (r *Router) keyOrRefusal(ctx context.Context, e *Event) (string, CreditsReader, *Response, error) {
+	ref, c, err := r.guildKey(ctx, e.GuildID)
+	if msg := keyRefusal(err); msg != "" {
+		e.SetOutcome("refused: key")
+		return "", nil, ephemeralText(msg), nil
+	}
+	if err != nil {
+		return "", nil, nil, tell("I could not read this server's Viggle key just now. Nothing was sent to Viggle: please try again in a moment.",
+			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	}
+	return ref, c, nil, nil
 }

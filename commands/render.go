@@ -124,14 +124,9 @@ func (r *Router) gate(ctx context.Context, e *Event) (*store.GuildSettings, stri
 		e.SetOutcome("refused: role")
 		return nil, "", ephemeralText(fmt.Sprintf("Only members with the <@&%s> role can render on this server: ask its admins for it. Nothing was sent to Viggle.", s.RoleID)), nil
 	}
-	ref, _, err := r.guildKey(ctx, e.GuildID)
-	if msg := keyRefusal(err); msg != "" {
-		e.SetOutcome("refused: key")
-		return nil, "", ephemeralText(msg), nil
-	}
-	if err != nil {
-		return nil, "", nil, tell("I could not read this server's Viggle key just now. Nothing was sent to Viggle: please try again in a moment.",
-			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	ref, _, refusal, err := r.keyOrRefusal(ctx, e)
+	if refusal != nil || err != nil {
+		return nil, "", refusal, err
 	}
 	return s, ref, nil, nil
 }

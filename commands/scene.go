@@ -89,14 +89,9 @@ func (r *Router) sceneImport(ctx context.Context, e *Event) (*Response, error) {
 		return ephemeralText("**template**: give the id of a Viggle template. Nothing was sent to Viggle."), nil
 	}
 	// The scene is a Viggle object of the account of the key the server uses now.
-	keyRef, _, err := r.guildKey(ctx, e.GuildID)
-	if msg := keyRefusal(err); msg != "" {
-		e.SetOutcome("refused: key")
-		return ephemeralText(msg), nil
-	}
-	if err != nil {
-		return nil, tell("I could not read this server's Viggle key just now. Nothing was sent to Viggle: please try again in a moment.",
-			fmt.Errorf("the Viggle key of guild %s: %w", e.GuildID, err))
+	keyRef, _, refusal, err := r.keyOrRefusal(ctx, e)
+	if refusal != nil || err != nil {
+		return refusal, err
 	}
 	if err := e.Defer(ctx); err != nil {
 		e.SetOutcome("not answered")
