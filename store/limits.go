@@ -150,8 +150,7 @@ func (lc *limitChecker) check(ctx context.Context, c limitCheck) error {
 	if err != nil || l == (Limits{}) {
 		return err
 	}
-	utc := c.at.UTC()
-	day := time.Date(utc.Year(), utc.Month(), utc.Day(), 0, 0, 0, 0, time.UTC)
+	day := utcDay(c.at)
 	next := day.Add(24 * time.Hour)
 	if l.GuildRendersPerDay > 0 || l.RendersPerUserPerDay > 0 || l.ConcurrentPerUser > 0 {
 		var guildDay, memberDay, active sql.NullInt64
@@ -206,4 +205,10 @@ func (lc *limitChecker) latest(ctx context.Context, c limitCheck, since time.Tim
 		return time.Time{}, nil
 	}
 	return time.UnixMilli(latest).UTC(), nil
+}
+
+// utcDay is the start (UTC midnight) of t's UTC day: the limits' and /stats' days are UTC days.
+func utcDay(t time.Time) time.Time {
+	u := t.UTC()
+	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
 }

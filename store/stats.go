@@ -44,8 +44,7 @@ ORDER BY 2 DESC, 3 DESC, g.guild_id`
 // today, then in total); "today" is now's UTC day. It reads the whole jobs table (for the bot's owners,
 // not for every render).
 func (db *DB) Stats(ctx context.Context, now time.Time) ([]GuildStats, error) {
-	utc := now.UTC()
-	day := time.Date(utc.Year(), utc.Month(), utc.Day(), 0, 0, 0, 0, time.UTC)
+	day := utcDay(now)
 	var out []GuildStats
 	err := db.queryRows(ctx, func(s scanner) error {
 		var g GuildStats
