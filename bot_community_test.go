@@ -31,7 +31,7 @@ const (
 
 // adminPerms are a member's default permissions plus Manage Server.
 var adminPerms = strconv.FormatInt(discordgo.PermissionViewChannel|discordgo.PermissionSendMessages|
-	discordgo.PermissionUseSlashCommands|discordgo.PermissionManageGuild, 10)
+	discordgo.PermissionUseApplicationCommands|discordgo.PermissionManageGuild, 10)
 
 // newCommunityEnv is a bot in two servers (guildID and guildB) whose fake Viggle accepts the shared key
 // and guild A's own key, with BOT_ENCRYPTION_KEY set.

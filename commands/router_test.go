@@ -100,7 +100,6 @@ var sceneDef = &discordgo.ApplicationCommand{Name: "scene", Description: "Scenes
 	}},
 }}
 
-var thingID = CustomID{Prefix: "thing", Args: []IDArg{{"job", ArgJob}, {"n", ArgInt}}}
 var formID = CustomID{Prefix: "sceneform", Args: []IDArg{{"job", ArgJob}}}
 
 // recorder returns a handler that records what reached it and answers text.
