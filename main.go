@@ -125,7 +125,7 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 	}
 	log := cfg.logger(stderr, slog.LevelWarn)
 	a2, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginTerminal},
-		func(*store.DB) jobs.Notifier { return terminal.NewNotifier(stdout) })
+		func(*store.DB) jobs.Notifier { return terminal.NotifierFor(stdout) })
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitLocal

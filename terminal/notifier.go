@@ -14,12 +14,13 @@ import (
 	"github.com/viggle-bot/viggle-bot/store"
 )
 
-// Notifier prints a job's progress, one line per change, and writes the finished video to the job's
-// target file. It implements jobs.Notifier.
+// Notifier prints a job's progress, one line per change (or a bar redrawn in place on a terminal:
+// NewBarNotifier), and writes the finished video to the job's target file. It implements jobs.Notifier.
 type Notifier struct {
 	mu   sync.Mutex
 	out  io.Writer
 	last map[string]string
+	bar  *barState // nil: plain lines
 }
 
 var _ jobs.Notifier = (*Notifier)(nil)
@@ -49,6 +50,9 @@ func (n *Notifier) Progress(_ context.Context, j store.Job) error {
 	line := statusLine(j)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.bar != nil {
+		return n.progressBar(j)
+	}
 	if n.last[j.ID] == line {
 		return nil
 	}
@@ -79,6 +83,9 @@ func (n *Notifier) Done(_ context.Context, j store.Job, v jobs.Video) (store.Del
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.bar != nil {
+		n.forgetBar(j.ID) // the bar as last drawn stays above the lines below
+	}
 	for _, f := range wrote {
 		fmt.Fprintf(n.out, "wrote %s\n", f)
 	}
@@ -103,11 +110,15 @@ var printed = store.Delivery{Note: "printed by the render command"}
 // FollowUp sends nothing: the terminal's user is watching.
 func (n *Notifier) FollowUp(context.Context, store.Job) (bool, error) { return false, nil }
 
-// Forget drops the job's last printed line.
+// Forget drops the job's last printed line; a bar stops being redrawn and its line is ended, so that
+// the render command's own lines start on lines of their own.
 func (n *Notifier) Forget(id string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.last, id)
+	if n.bar != nil {
+		n.forgetBar(id)
+	}
 }
 
 // MaskPath returns where the mask of a transparent render goes: out.mp4 → out-mask.mp4.
