@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -13,6 +14,7 @@ import (
 	"github.com/viggle-bot/viggle-bot/bot"
 	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/jobs"
+	"github.com/viggle-bot/viggle-bot/metrics"
 	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/terminal"
 )
@@ -23,6 +25,19 @@ type routeInteractions struct{ h *commands.Router }
 
 func (r routeInteractions) HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate, raw bot.RawInteraction) {
 	r.h.HandleInteraction(ctx, s, i.Interaction, raw.AttachmentSizeLimit)
+}
+
+// readyChecks are /readyz's: the gateway connected, and the database writable.
+func readyChecks(b *bot.Bot, db *store.DB) []metrics.Check {
+	return []metrics.Check{
+		{Name: "gateway", Func: func(context.Context) error {
+			if !b.Connected() {
+				return errors.New("not connected to the Discord gateway")
+			}
+			return nil
+		}},
+		{Name: "database", Func: db.Writable},
+	}
 }
 
 // botCommand runs the Discord bot until ctx ends (SIGINT, SIGTERM). Its exit codes mean what the render
@@ -47,6 +62,20 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		}
 	}
 	log := cfg.logger(stderr, slog.LevelInfo)
+	// The operations server (HTTP_ADDR): its port is taken first, so a busy one stops the bot before
+	// it connects; it serves once everything it reports on is wired.
+	var (
+		m     *metrics.Metrics
+		opsLn net.Listener
+	)
+	if cfg.HTTPAddr != "" {
+		if opsLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			fmt.Fprintf(stderr, "error: HTTP_ADDR: %v\n", err)
+			return terminal.ExitBadInput
+		}
+		defer opsLn.Close() // until Serve owns it
+		m = metrics.New(log)
+	}
 
 	route := &routeInteractions{}
 	b, err := bot.New(bot.Config{
@@ -60,12 +89,19 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitBadInput
 	}
+	eo := jobs.Options{Origin: store.OriginDiscord, RequireAck: true}
+	var wrapViggle []wrapTransport
+	if m != nil {
+		b.WrapTransport(m.DiscordTransport)
+		eo.Observer = m
+		wrapViggle = append(wrapViggle, m.ViggleTransport)
+	}
 	var notifier *commands.Notifier
-	a, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginDiscord, RequireAck: true},
+	a, err := build(ctx, cfg, log, eo,
 		func(db *store.DB) jobs.Notifier {
 			notifier = commands.NewNotifier(b.Session(), b.AppID, db, log, nil)
 			return notifier
-		})
+		}, wrapViggle...)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitLocal
@@ -89,6 +125,24 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	}
 	if !cfg.AllowSharedKey {
 		log.Info("ALLOW_SHARED_KEY=false: servers without their own Viggle key are refused")
+	}
+
+	if m != nil {
+		route.h.Observe(m)
+		m.WatchJobs(a.db)
+		m.WatchQueue(a.engine.QueueDepth)
+		// It answers until the very end (after the engine stopped), /readyz with 503 once the
+		// gateway is gone.
+		opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+		opsDone := make(chan struct{})
+		go func() {
+			defer close(opsDone)
+			if err := metrics.Serve(opsCtx, opsLn, m.Handler(readyChecks(b, a.db)...)); err != nil {
+				log.Error("ops server stopped", "err", err)
+			}
+		}()
+		defer func() { stopOps(); <-opsDone }()
+		log.Info("ops server listening", "addr", opsLn.Addr().String(), "paths", "/metrics /livez /readyz")
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)

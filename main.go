@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -149,9 +150,13 @@ func (a *app) Close() {
 	}
 }
 
+// wrapTransport wraps an HTTP transport (the bot's metrics count Viggle's requests with one).
+type wrapTransport func(http.RoundTripper) http.RoundTripper
+
 // build opens the database and wires the Viggle client and the engine for one origin (eo: the
-// origin's own engine options; the rest come from cfg).
-func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, notifier func(*store.DB) jobs.Notifier) (*app, error) {
+// origin's own engine options; the rest come from cfg). wrap, when given, wraps the transport of every
+// Viggle client.
+func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, notifier func(*store.DB) jobs.Notifier, wrap ...wrapTransport) (*app, error) {
 	a := &app{}
 	db, err := store.Open(ctx, cfg.DatabasePath, log)
 	if err != nil {
@@ -180,10 +185,17 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, n
 	// Each Viggle key gets its own client and limiter (VIGGLE_MAX_RPS each): one server's burst never
 	// spends another's rate, nor the shared key's.
 	newClient := func(apiKey string) (*viggle.Client, error) {
-		return viggle.NewClient(apiKey,
-			viggle.WithBaseURL(baseURL),
+		opts := []viggle.Option{viggle.WithBaseURL(baseURL),
 			viggle.WithUserAgent(userAgent),
-			viggle.WithLimiter(rate.NewLimiter(rate.Limit(cfg.MaxRPS), max(1, int(cfg.MaxRPS)))))
+			viggle.WithLimiter(rate.NewLimiter(rate.Limit(cfg.MaxRPS), max(1, int(cfg.MaxRPS))))}
+		if len(wrap) > 0 {
+			var rt http.RoundTripper = viggle.DefaultTransport()
+			for _, w := range wrap {
+				rt = w(rt)
+			}
+			opts = append(opts, viggle.WithHTTPClient(&http.Client{Transport: rt}))
+		}
+		return viggle.NewClient(apiKey, opts...)
 	}
 	vc, err := newClient(key)
 	if err != nil {

@@ -64,7 +64,7 @@ func New(log *slog.Logger) *Metrics {
 		}, []string{"endpoint", "status"}),
 		discordErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "discord_rest_errors_total",
-			Help: "Discord REST answers with an error status, by Discord's JSON error code (\"http_<status>\" when the body has none, \"network\" when no answer came).",
+			Help: "Discord REST answers with an error status, by Discord's JSON error code (\"http_<status>\" when the body has none or 0, \"network\" when no answer came).",
 		}, []string{"code"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "delivered_bytes_total",

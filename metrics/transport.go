@@ -124,7 +124,8 @@ const maxCodes = 100
 const errorBodyLimit = 64 << 10
 
 // DiscordTransport returns a RoundTripper that counts Discord's REST errors in
-// viggle_bot_discord_rest_errors_total{code} and sends every request through next (nil:
+// viggle_bot_discord_rest_errors_total{code} (see discordCode and codeLabel) and sends every request
+// through next (nil:
 // http.DefaultTransport). For an answer of status 400 or more it reads the JSON body's "code" (up to
 // errorBodyLimit bytes) and gives the caller a body that yields the same bytes, so discordgo still
 // decodes the error; other answers pass untouched.
@@ -156,7 +157,8 @@ func (m *Metrics) DiscordTransport(next http.RoundTripper) http.RoundTripper {
 	}}
 }
 
-// discordCode is the "code" of a Discord error body ("" when it has none or is not JSON).
+// discordCode is the "code" of a Discord error body: "" when it has none, is not JSON, or is 0 (Discord's
+// "general error", also on its 429s, which says less than the status).
 func discordCode(body []byte) string {
 	var v struct {
 		Code json.Number `json:"code"`
@@ -165,7 +167,7 @@ func discordCode(body []byte) string {
 		return ""
 	}
 	n, err := strconv.ParseInt(string(v.Code), 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n <= 0 {
 		return ""
 	}
 	return strconv.FormatInt(n, 10)

@@ -104,6 +104,9 @@ func TestDiscordTransportCountsCodesAndKeepsTheBody(t *testing.T) {
 		case "/api/v9/long":
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, long)
+		case "/api/v9/limited":
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"message": "You are being rate limited.", "retry_after": 0.5, "global": false, "code": 0}`)
 		case "/api/v9/html":
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusBadGateway)
@@ -136,6 +139,7 @@ func TestDiscordTransportCountsCodesAndKeepsTheBody(t *testing.T) {
 	if b := get("/api/v9/long"); b != long {
 		t.Fatalf("a long error body came back with %d bytes, want %d", len(b), len(long))
 	}
+	get("/api/v9/limited")
 	if b := get("/api/v9/html"); b != "<html>bad gateway</html>" {
 		t.Fatalf("an HTML error body %q", b)
 	}
@@ -144,6 +148,7 @@ func TestDiscordTransportCountsCodesAndKeepsTheBody(t *testing.T) {
 		`viggle_bot_discord_rest_errors_total{code="10062"} 2`,
 		`viggle_bot_discord_rest_errors_total{code="http_400"} 1`, // its code lies past what is read
 		`viggle_bot_discord_rest_errors_total{code="http_502"} 1`,
+		`viggle_bot_discord_rest_errors_total{code="http_429"} 1`, // code 0 says less than the status
 	)
 	if strings.Contains(text, `code="200"`) || strings.Contains(text, "http_200") {
 		t.Error("a success was counted as an error")
