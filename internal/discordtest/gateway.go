@@ -69,6 +69,7 @@ type gwConn struct {
 	ready      bool
 	closed     bool
 	sessionID  string
+	shard      [2]int // [shard_id, num_shards] from IDENTIFY ([0, 1] without a shard field)
 }
 
 // GatewayFault is a way the gateway fails new connections (see SetGatewayFault).
@@ -272,8 +273,16 @@ func (s *Server) identify(c *gwConn, raw json.RawMessage) bool {
 	s.sessions++
 	c.identified = true
 	c.sessionID = randomHex(16)
-	guilds := []any{}
+	c.shard = [2]int{shard[0], shard[1]}
+	// A shard hears of its own guilds only, as on Discord.
+	var owned []string
 	for _, g := range s.guildIDs {
+		if ShardOf(g, shard[1]) == shard[0] {
+			owned = append(owned, g)
+		}
+	}
+	guilds := []any{}
+	for _, g := range owned {
 		guilds = append(guilds, map[string]any{"id": g, "unavailable": true})
 	}
 	ready := map[string]any{
@@ -294,7 +303,7 @@ func (s *Server) identify(c *gwConn, raw json.RawMessage) bool {
 		"_trace":                  []any{`["discordtest"]`},
 	}
 	var creates []any
-	for _, g := range s.guildIDs {
+	for _, g := range owned {
 		creates = append(creates, s.guildCreateJSONLocked(g))
 	}
 	s.identifies = append(s.identifies, append(json.RawMessage(nil), raw...))
@@ -440,6 +449,51 @@ func (s *Server) readyConn() *gwConn {
 		return s.current
 	}
 	return nil
+}
+
+// readyConnFor returns the connection that hears the events of guildID ("" for a DM: shard 0): the
+// most recent one when it is of the guild's shard (every unsharded connection is), else any open,
+// identified connection of that shard.
+func (s *Server) readyConnFor(guildID string) *gwConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owns := func(c *gwConn) bool {
+		return c.ready && !c.closed && ShardOf(guildID, c.shard[1]) == c.shard[0]
+	}
+	if s.current != nil && owns(s.current) {
+		return s.current
+	}
+	for c := range s.conns {
+		if owns(c) {
+			return c
+		}
+	}
+	return nil
+}
+
+// ShardOf is the shard that receives the events of a guild among count shards: (guild_id >> 22) %
+// count, as Discord computes it. Direct messages ("" or an id that is not a snowflake) go to shard 0.
+func ShardOf(guildID string, count int) int {
+	id, err := strconv.ParseUint(guildID, 10, 64)
+	if err != nil || count <= 1 {
+		return 0
+	}
+	return int((id >> 22) % uint64(count))
+}
+
+// WaitShardReady returns once a connection identified as shard id of count has received READY and
+// is still open.
+func (s *Server) WaitShardReady(ctx context.Context, id, count int) error {
+	return s.WaitFor(ctx, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for c := range s.conns {
+			if c.ready && !c.closed && c.shard == [2]int{id, count} {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func (s *Server) closeAllConns() {

@@ -45,6 +45,10 @@ type Interaction struct {
 	// In a burst (SendCommands) it is recorded once the whole burst is written.
 	DispatchedAt time.Time
 	Payload      json.RawMessage // the INTERACTION_CREATE "d" as sent
+	// HTTPStatus and HTTPResponse are what the bot answered an interaction delivered over HTTP
+	// (SetInteractionsEndpoint); 0 and nil over the gateway or when no answer came.
+	HTTPStatus   int
+	HTTPResponse []byte
 }
 
 // interactionState is the fake's view of one interaction.
@@ -56,6 +60,9 @@ type interactionState struct {
 	originalID string
 	followups  []string
 	callbacks  []Request
+	// inline is open while the bot's HTTP answer to this interaction is awaited and processed: calls
+	// with its token wait for it, as Discord has taken the answer before the bot can use the token.
+	inline chan struct{}
 }
 
 // SlashCommand is a user invoking a slash command (or typing into one of its
@@ -226,10 +233,10 @@ func (s *Server) baseInteractionLocked(a *actor, typ int) (map[string]any, error
 // connection and returns it with its id and token.
 func (s *Server) SendCommand(ctx context.Context, c SlashCommand) (*Interaction, error) {
 	is, err := s.SendCommands(ctx, []SlashCommand{c})
-	if err != nil {
+	if len(is) == 0 {
 		return nil, err
 	}
-	return is[0], nil
+	return is[0], err // over HTTP, a delivered interaction comes back with its answer's error
 }
 
 // SendCommands dispatches several commands at once, as one burst of INTERACTION_CREATE events written
@@ -628,7 +635,11 @@ func (s *Server) Redeliver(ctx context.Context, interactionID string) error {
 	if st == nil {
 		return fmt.Errorf("discordtest: redeliver: unknown interaction %s", interactionID)
 	}
-	c := s.readyConn()
+	if s.endpointSet() {
+		_, err := s.deliverHTTP(ctx, st)
+		return err
+	}
+	c := s.readyConnFor(st.GuildID)
 	if c == nil {
 		return ErrNoGateway
 	}
@@ -677,17 +688,24 @@ func (s *Server) registerLocked(payload map[string]any, late bool) *interactionS
 // dispatchInteraction sends INTERACTION_CREATE on the current connection.
 func (s *Server) dispatchInteraction(ctx context.Context, st *interactionState) (*Interaction, error) {
 	is, err := s.dispatchInteractions(ctx, []*interactionState{st})
-	if err != nil {
+	if len(is) == 0 {
 		return nil, err
 	}
-	return is[0], nil
+	return is[0], err
 }
 
-// dispatchInteractions sends one INTERACTION_CREATE for each, back to back on the current connection,
-// and records when each was written. On error it returns the interactions written before the failure;
-// the others are forgotten.
+// dispatchInteractions sends one INTERACTION_CREATE for each, back to back on the connection of the
+// first one's guild's shard, and records when each was written. On error it returns the interactions
+// written before the failure; the others are forgotten. With an interactions endpoint set
+// (SetInteractionsEndpoint) they are POSTed there instead, all at once, each waiting for its answer.
 func (s *Server) dispatchInteractions(ctx context.Context, sts []*interactionState) ([]*Interaction, error) {
-	c := s.readyConn()
+	if s.endpointSet() {
+		return s.deliverAllHTTP(ctx, sts)
+	}
+	var c *gwConn
+	if len(sts) > 0 {
+		c = s.readyConnFor(sts[0].GuildID)
+	}
 	var err error
 	var ats []time.Time
 	if c == nil {

@@ -52,6 +52,7 @@ func (s *Server) route(r *http.Request, req *Request) (int, any, *apiError) {
 			return s.handleCallback(seg[1], seg[2], req, base)
 		}
 	case "webhooks":
+		s.awaitInline(r.Context(), seg)
 		return s.handleWebhook(m, seg, req, base)
 	}
 	return fail(errNotFound())
@@ -76,7 +77,7 @@ func (s *Server) handleGateway(method string, seg []string, host string) (int, a
 		defer s.mu.Unlock()
 		return ok(map[string]any{
 			"url":    url,
-			"shards": 1,
+			"shards": s.shards,
 			"session_start_limit": map[string]any{
 				"total":           1000,
 				"remaining":       max(0, 1000-s.sessions),

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,6 +127,14 @@ func WithPrivilegedIntents(mask int64) Option {
 	return func(s *Server) { s.grantedIntents = mask }
 }
 
+// WithShards sets the shard count GET /gateway/bot recommends (default 1). Whatever the count, a
+// connection that identifies as shard [id, n] hears only of the guilds with (guild_id >> 22) % n == id
+// (READY, GUILD_CREATE, and the interactions SendCommand and SendComponent dispatch); direct messages
+// go to shard 0.
+func WithShards(n int) Option {
+	return func(s *Server) { s.shards = max(n, 1) }
+}
+
 // Failure is a scripted answer for FailNext.
 type Failure struct {
 	// Status is the HTTP status. Zero means: 429 when RetryAfter is set, the
@@ -200,8 +209,12 @@ type Server struct {
 	uploadLimit    int64
 	lenient        bool
 	grantedIntents int64
+	shards         int // GET /gateway/bot's recommended shard count
 
 	mu            sync.Mutex
+	origin        string             // the fake's own origin, once started
+	endpoint      string             // the interactions endpoint URL (SetInteractionsEndpoint); "" = gateway
+	endpointKey   ed25519.PrivateKey // signs what is POSTed to endpoint
 	changed       chan struct{}
 	requests      []Request
 	arrived       []arrival // every REST request as it arrived, before any answer
@@ -236,6 +249,7 @@ func New(opts ...Option) *Server {
 		guildIDs:      []string{DefaultGuildID},
 		clock:         time.Now,
 		heartbeat:     DefaultHeartbeatInterval,
+		shards:        1,
 		uploadLimit:   DefaultUploadLimit,
 		changed:       make(chan struct{}),
 		interactions:  map[string]*interactionState{},
@@ -281,6 +295,9 @@ func (s *Server) Start() (baseURL string, stop func(), err error) {
 		defer close(done)
 		_ = srv.Serve(ln)
 	}()
+	s.mu.Lock()
+	s.origin = "http://" + ln.Addr().String()
+	s.mu.Unlock()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
