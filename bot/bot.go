@@ -10,6 +10,7 @@ package bot
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,20 @@ type Config struct {
 	Commands    []*discordgo.ApplicationCommand
 	Logger      *slog.Logger
 	HTTPTimeout time.Duration // overall per-request limit fit for uploads; default 5 minutes (not discordgo's 20 s)
+
+	// ShardID and ShardCount are the gateway shard this process runs; ShardCount 0: shard 0 of the
+	// count GET /gateway/bot recommends (see chooseShard).
+	ShardID, ShardCount int
+
+	// InteractionsAddr, when set, makes the bot serve HTTP interactions (POST /interactions) on this
+	// address instead of opening a gateway session; PublicKey (the application's, required then)
+	// verifies their signatures, and the Handler must also be an HTTPHandler.
+	InteractionsAddr string
+	PublicKey        ed25519.PublicKey
+	// AckWait is how long an HTTP interaction waits for its first response; default DefaultAckWait.
+	AckWait time.Duration
+	// Now is the clock that HTTP interactions' timestamps are checked against; default time.Now.
+	Now func() time.Time
 }
 
 // ErrUnauthorized is returned (wrapped) by Run when Discord answers GET /users/@me with 401.
@@ -84,6 +99,8 @@ func InviteURL(appID string) string {
 type Bot struct {
 	cfg       Config
 	h         Handler
+	hh        HTTPHandler // HTTP interactions mode only
+	verify    *verifier   // HTTP interactions mode only
 	log       *slog.Logger
 	s         *discordgo.Session
 	transport *http.Transport
@@ -96,6 +113,9 @@ type Bot struct {
 	inflight *sync.WaitGroup // interaction handlers of the current Run
 	readyCh  chan<- struct{} // signalled on every READY of the current Run
 	appID    string
+
+	shardID, shardCount int    // decided by Run (gateway mode)
+	listenAddr          string // HTTP interactions mode: where the server listens
 
 	firstReady     chan struct{} // closed at the first READY: AppID is known
 	firstReadyOnce sync.Once
@@ -125,6 +145,25 @@ func New(cfg Config, h Handler) (*Bot, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ShardCount < 0 || cfg.ShardID < 0 || (cfg.ShardCount > 0 && cfg.ShardID >= cfg.ShardCount) {
+		return nil, fmt.Errorf("bot: shard %d of %d does not exist", cfg.ShardID, cfg.ShardCount)
+	}
+	var hh HTTPHandler
+	if cfg.InteractionsAddr != "" {
+		if len(cfg.PublicKey) != ed25519.PublicKeySize {
+			return nil, errors.New("bot: HTTP interactions need the application's public key")
+		}
+		var ok bool
+		if hh, ok = h.(HTTPHandler); !ok {
+			return nil, fmt.Errorf("bot: HTTP interactions need a handler that is an HTTPHandler (%T is not)", h)
+		}
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = DefaultAckWait
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	installDiscordgoLogger(cfg.Logger, cfg.Token)
 
 	s, err := discordgo.New("Bot " + cfg.Token)
@@ -152,7 +191,11 @@ func New(cfg Config, h Handler) (*Bot, error) {
 	s.ShouldReconnectOnError = false
 	s.ShouldReconnectVoiceOnSessionError = false
 
-	return &Bot{cfg: cfg, h: h, log: cfg.Logger, s: s, transport: tr, conns: conns, firstReady: make(chan struct{})}, nil
+	b := &Bot{cfg: cfg, h: h, hh: hh, log: cfg.Logger, s: s, transport: tr, conns: conns, firstReady: make(chan struct{})}
+	if hh != nil {
+		b.verify = newVerifier(cfg.PublicKey, cfg.Now)
+	}
+	return b, nil
 }
 
 // normalizeToken trims spaces and a "Bot " prefix given by mistake.
@@ -167,15 +210,17 @@ func normalizeToken(tok string) string {
 // Session returns the discordgo session (for REST calls; Run owns its gateway connection).
 func (b *Bot) Session() *discordgo.Session { return b.s }
 
-// AppID returns the application id learnt from READY; "" before the first READY.
+// AppID returns the application id learnt from READY (in HTTP interactions mode, from GET
+// /oauth2/applications/@me); "" before the first READY.
 func (b *Bot) AppID() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.appID
 }
 
-// Ready returns a channel closed at the bot's first READY, once AppID is known (commands may not be
-// registered yet). It is never closed if Run fails before READY.
+// Ready returns a channel closed at the bot's first READY (in HTTP interactions mode, once the server
+// listens), when AppID and Shard are known (commands may not be registered yet). It is never closed if
+// Run fails before.
 func (b *Bot) Ready() <-chan struct{} { return b.firstReady }
 
 // Run checks the token (GET /users/@me; a 401 returns an error wrapping ErrUnauthorized), opens the
@@ -186,6 +231,12 @@ func (b *Bot) Ready() <-chan struct{} { return b.firstReady }
 // waits up to 10 s for interaction handlers (whose contexts are cancelled) and closes its
 // connections; REST calls through Session still work afterwards (they dial anew). It returns nil
 // when ctx ended it, an error when start-up failed (a failed first gateway connection included).
+//
+// Before opening the gateway it decides the shard (Config.ShardID and ShardCount, or shard 0 of GET
+// /gateway/bot's count). With Config.InteractionsAddr it opens no gateway session: after the token
+// check it reads the application id (GET /oauth2/applications/@me), serves POST /interactions (see
+// HTTPHandler), registers the commands, and at shutdown stops taking requests, lets those being
+// answered finish (5 s at most) and waits for the handlers as in gateway mode.
 func (b *Bot) Run(ctx context.Context) error {
 	b.mu.Lock()
 	if b.running {
@@ -225,6 +276,19 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.log.Info("Discord accepted the token", "bot_user", me.Username, "bot_user_id", me.ID)
 
+	if b.hh != nil {
+		err := b.runHTTP(runCtx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if err := b.chooseShard(runCtx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if err := b.open(runCtx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -451,10 +515,16 @@ func decodeRawInteraction(d json.RawMessage) (RawInteraction, error) {
 	return RawInteraction{AttachmentSizeLimit: n}, nil
 }
 
+// responder is how recovered answers: the session, or an HTTP interaction's InlineSession.
+type responder interface {
+	InteractionRespond(i *discordgo.Interaction, r *discordgo.InteractionResponse, options ...discordgo.RequestOption) error
+	FollowupMessageCreate(i *discordgo.Interaction, wait bool, data *discordgo.WebhookParams, options ...discordgo.RequestOption) (*discordgo.Message, error)
+}
+
 // recovered logs a handler's panic and tells the user: an ephemeral response, or an ephemeral
 // follow-up when the interaction was already acknowledged (40060). An autocomplete cannot carry a
 // message, so it gets none.
-func (b *Bot) recovered(ctx context.Context, s *discordgo.Session, i *discordgo.Interaction, v any, stack []byte) {
+func (b *Bot) recovered(ctx context.Context, s responder, i *discordgo.Interaction, v any, stack []byte) {
 	b.log.Error("interaction handler panicked",
 		"interaction_id", i.ID,
 		"interaction_type", i.Type.String(),

@@ -253,6 +253,12 @@ func TestRunEndToEnd(t *testing.T) {
 	ctx := t.Context()
 
 	waitDiscord(t, fake, "command registration", func() bool { return registrations(fake) > 0 })
+	// The bot registers at READY, maybe before the fake has sent every GUILD_CREATE and dispatches.
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	if err := fake.WaitReady(rctx); err != nil {
+		t.Fatal(err)
+	}
 	if puts := fake.Find(http.MethodPut, "/applications/*/guilds/*/commands"); len(puts) != 1 ||
 		puts[0].Route != "/applications/"+fake.AppID()+"/guilds/"+guild+"/commands" || registrations(fake) != 1 {
 		t.Fatalf("commands registered with %+v, want one PUT to the guild route", fake.Find(http.MethodPut, "/**"))
@@ -485,9 +491,9 @@ func TestRunStopsWhileReconnecting(t *testing.T) {
 	fake.SetGatewayFault(discordtest.GatewayDown)
 	fake.DropConnections()
 	waitDiscord(t, fake, "a second reconnect attempt", func() bool {
-		// Discovery and websocket for the first connection, the cached websocket for a failed attempt
-		// (logged), discovery again for the next attempt.
-		return discoveries(fake)+fake.GatewayAttempts() >= 4
+		// The shard count (GET /gateway/bot), discovery and websocket for the first connection, the
+		// cached websocket for a failed attempt (logged), discovery again for the next attempt.
+		return discoveries(fake)+fake.GatewayAttempts() >= 5
 	})
 	if err := stop(); err != nil {
 		t.Errorf("Run = %v", err)
