@@ -124,9 +124,10 @@ func renderCommand(ctx context.Context, prog string, args []string, getenv func(
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitBadInput
 	}
-	log := cfg.logger(stderr, slog.LevelWarn)
+	progress := terminal.NotifierFor(stdout) // a bar on a terminal: the logs keep out of its line
+	log := cfg.logger(progress.Around(stderr), slog.LevelWarn)
 	a2, err := build(ctx, cfg, log, jobs.Options{Origin: store.OriginTerminal},
-		func(*store.DB) jobs.Notifier { return terminal.NotifierFor(stdout) })
+		func(*store.DB) jobs.Notifier { return progress })
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitLocal

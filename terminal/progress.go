@@ -107,6 +107,38 @@ func (n *Notifier) forgetBar(id string) {
 	}
 }
 
+// Around returns w (standard error: the logs) wrapped so that what is written to it does not land in
+// the middle of the bar when both go to the same terminal: the bar's line is cleared first and the bar
+// redrawn after. Each Write is taken as whole lines (slog writes a record at once). Without a bar it
+// returns w.
+func (n *Notifier) Around(w io.Writer) io.Writer {
+	if n.bar == nil {
+		return w
+	}
+	return aroundBar{n: n, w: w}
+}
+
+type aroundBar struct {
+	n *Notifier
+	w io.Writer
+}
+
+func (a aroundBar) Write(p []byte) (int, error) {
+	n := a.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	drawn := n.bar.drawn
+	if drawn {
+		_, _ = io.WriteString(n.out, "\r"+strings.Repeat(" ", max(n.bar.width()-1, 0))+"\r")
+		n.bar.drawn = false
+	}
+	k, err := a.w.Write(p)
+	if drawn {
+		_ = n.drawLocked()
+	}
+	return k, err
+}
+
 // redraw redraws the bar every redrawEvery until stop is closed.
 func (n *Notifier) redraw(stop chan struct{}) {
 	t := time.NewTicker(redrawEvery)

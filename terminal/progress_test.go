@@ -289,3 +289,35 @@ func TestNotATerminalKeepsPlainLines(t *testing.T) {
 		t.Fatalf("plain output %q and %q, want %q", buf.String(), got, want)
 	}
 }
+
+// A log line written to the same terminal while the bar is shown replaces the bar's line, and the bar
+// is drawn again below it; without a bar the logs' writer is left as it is.
+func TestLogsAroundTheBar(t *testing.T) {
+	ft := newFakeTerm(60)
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	n := NewBarNotifier(ft, func() int { return 60 }, func() time.Time { return t0 })
+	logs := n.Around(ft)
+	if _, err := logs.Write([]byte("level=INFO msg=before\n")); err != nil { // no bar yet
+		t.Fatal(err)
+	}
+	j := store.Job{ID: "j4", State: store.StateRunning, Progress: 60, CreatedAt: t0}
+	if err := n.Progress(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.Write([]byte("level=WARN msg=\"status poll failed\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	lines, row := ft.screen()
+	bar := strings.TrimRight(BarLine(j, 0, 60), " ")
+	if row != 2 || len(lines) != 3 || lines[0] != "level=INFO msg=before" || lines[1] != `level=WARN msg="status poll failed"` || lines[2] != bar {
+		t.Fatalf("screen %q (row %d), want the two log lines and the bar below them", lines, row)
+	}
+	if ft.wrapped {
+		t.Fatal("wrapped")
+	}
+	n.Forget(j.ID)
+	var buf bytes.Buffer
+	if w := NewNotifier(&buf).Around(&buf); w != &buf {
+		t.Fatalf("a plain notifier wraps the logs' writer: %T", w)
+	}
+}
