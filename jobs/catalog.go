@@ -59,6 +59,11 @@ type CatalogOptions struct {
 	// followed row failed with FactKeyUnavailable; any other is tried again at the next poll.
 	// nil: the client given to NewCatalog, for every key reference.
 	ViggleFor func(ctx context.Context, keyRef string) (CatalogViggle, error)
+	// OwnsGuild, when set, limits Resume to the rows of the guilds it accepts ("" for a character made
+	// outside a guild), as Options.OwnsGuild does for jobs: with several gateway shards on one database,
+	// a process neither follows nor closes another shard's imports and characters (one in submitting
+	// may be being sent by it right now). nil: every row.
+	OwnsGuild func(guildID string) bool
 }
 
 func (o *CatalogOptions) defaults() {
@@ -521,6 +526,7 @@ func (c *Catalog) followCharacter(ctx context.Context, ch *store.Character, limi
 
 // Resume, at start: rows left in submitting by a crash become unknown (never re-sent); rows pending or
 // processing are followed in the background until ready or failed (or ctx ends). Returns at once.
+// Only the rows of CatalogOptions.OwnsGuild's guilds are touched.
 //
 // Rows this process is sending or following are left alone. From then on, a row still unfinished when
 // ImportScene or CreateCharacter returns is followed on in the background under ctx. Wait waits for
@@ -538,9 +544,10 @@ func (c *Catalog) Resume(ctx context.Context) error {
 		return fmt.Errorf("jobs: resume characters: %w", err)
 	}
 	var errs []error
+	owns := func(guildID string) bool { return c.o.OwnsGuild == nil || c.o.OwnsGuild(guildID) }
 	for _, s := range scenes {
 		key := "s:" + s.ID
-		if !c.claim(key) {
+		if !owns(s.GuildID) || !c.claim(key) {
 			continue
 		}
 		if s.Status == store.StatusSubmitting || s.ViggleID == "" {
@@ -558,7 +565,7 @@ func (c *Catalog) Resume(ctx context.Context) error {
 	}
 	for _, ch := range chars {
 		key := "c:" + ch.ID
-		if !c.claim(key) {
+		if !owns(ch.GuildID) || !c.claim(key) {
 			continue
 		}
 		if ch.Status == store.StatusSubmitting || ch.ViggleID == "" {

@@ -88,6 +88,10 @@ type Options struct {
 	ViggleFor func(ctx context.Context, keyRef string) (Viggle, error)
 	// Observer, when set, is told what the engine did, for metrics; nil tells nobody.
 	Observer Observer
+	// OwnsGuild, when set, limits Resume (at Start, and the rescue of expired leases) to the jobs of the
+	// guilds it accepts ("" for jobs without a guild): a bot run as several gateway shards on one
+	// database resumes each job in the process of its guild's shard. nil: every job of the origin.
+	OwnsGuild func(guildID string) bool
 }
 
 // Observer is told what the engine did (the bot's metrics). Its methods must be quick and safe for

@@ -162,7 +162,8 @@ func (s *scheduler) leave(t *task) {
 	}
 }
 
-// Resume schedules every unfinished job of this engine's origin that no live process holds.
+// Resume schedules every unfinished job of this engine's origin that no live process holds (of the
+// guilds of Options.OwnsGuild).
 func (e *Engine) Resume(ctx context.Context) error {
 	s := e.sched.Load()
 	if s == nil {
@@ -174,6 +175,9 @@ func (e *Engine) Resume(ctx context.Context) error {
 	}
 	now := e.opts.Now()
 	for _, j := range list {
+		if e.opts.OwnsGuild != nil && !e.opts.OwnsGuild(j.GuildID) {
+			continue // another shard's process resumes it
+		}
 		if e.opts.RequireAck && j.State == store.StateQueued && j.AcknowledgedAt.IsZero() && now.Sub(j.CreatedAt) < e.opts.AckGrace {
 			continue // being acknowledged right now by this or another process; its handler enqueues it
 		}
