@@ -116,6 +116,7 @@ type Bot struct {
 
 	shardID, shardCount int    // decided by Run (gateway mode)
 	listenAddr          string // HTTP interactions mode: where the server listens
+	listening           bool   // HTTP interactions mode: between listen and shutdown
 
 	firstReady     chan struct{} // closed at the first READY: AppID is known
 	firstReadyOnce sync.Once

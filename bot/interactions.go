@@ -229,8 +229,11 @@ func (b *Bot) runHTTP(ctx context.Context) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	b.mu.Lock()
-	b.appID, b.listenAddr = app.ID, ln.Addr().String()
+	b.appID, b.listenAddr, b.listening = app.ID, ln.Addr().String(), true
 	b.mu.Unlock()
+	if b.cfg.ShardCount > 1 {
+		b.log.Warn("SHARD_ID and SHARD_COUNT are ignored with HTTP interactions: there is no gateway, and this process answers every server")
+	}
 	b.firstReadyOnce.Do(func() { close(b.firstReady) })
 	b.log.Info("serving HTTP interactions (no gateway session): set the application's Interactions Endpoint URL "+
 		"in the developer portal to this server's public https URL ending in "+InteractionsPath,
@@ -238,7 +241,7 @@ func (b *Bot) runHTTP(ctx context.Context) error {
 
 	stop := func() {
 		b.mu.Lock()
-		b.closing = true
+		b.closing, b.listening = true, false
 		b.mu.Unlock()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpShutdownGrace)
 		defer cancel()
@@ -264,6 +267,13 @@ func (b *Bot) runHTTP(ctx context.Context) error {
 		stop()
 		return fmt.Errorf("bot: serve HTTP interactions: %w", err)
 	}
+}
+
+// serving reports whether the HTTP interactions server takes requests (HTTP mode).
+func (b *Bot) serving() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.listening && !b.closing
 }
 
 // InteractionsAddr is the address the HTTP interactions server listens on (INTERACTIONS_ADDR with

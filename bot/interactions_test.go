@@ -163,6 +163,9 @@ func TestHTTPInteractions(t *testing.T) {
 	if n := discoveries(fake) + fake.GatewayAttempts(); n != 0 {
 		t.Errorf("%d gateway discoveries or connections in HTTP mode", n)
 	}
+	if !b.Connected() {
+		t.Error("Connected is false while POST /interactions is served")
+	}
 	if id, count := b.Shard(); id != 0 || count != 0 || !b.OwnsGuild("123456789012345678") {
 		t.Errorf("Shard = %d, %d in HTTP mode; every guild is this process's", id, count)
 	}
@@ -277,6 +280,9 @@ func TestHTTPInteractions(t *testing.T) {
 
 	if err := stop(); err != nil {
 		t.Errorf("Run = %v, want nil", err)
+	}
+	if b.Connected() {
+		t.Error("Connected after Run")
 	}
 	if code, _ := restCode(<-late); code != discordgo.ErrCodeUnknownInteraction {
 		t.Errorf("an answer after the HTTP request ended: code %d, want 10062", code)
