@@ -27,6 +27,12 @@ func (r routeInteractions) HandleInteraction(ctx context.Context, s *discordgo.S
 	r.h.HandleInteraction(ctx, s, i.Interaction, raw.AttachmentSizeLimit)
 }
 
+// HandleHTTPInteraction routes an interaction received over HTTP (INTERACTIONS_ADDR) through the same
+// router: s writes the first response as the HTTP answer.
+func (r routeInteractions) HandleHTTPInteraction(ctx context.Context, s *bot.InlineSession, i *discordgo.Interaction, raw bot.RawInteraction) {
+	r.h.HandleInteraction(ctx, s, i, raw.AttachmentSizeLimit)
+}
+
 // readyChecks are /readyz's: the gateway connected, and the database writable.
 func readyChecks(b *bot.Bot, db *store.DB) []metrics.Check {
 	return []metrics.Check{
@@ -78,18 +84,25 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	}
 
 	route := &routeInteractions{}
-	b, err := bot.New(bot.Config{
+	bc := bot.Config{
 		Token:    cfg.DiscordToken.Reveal(),
 		APIURL:   cfg.DiscordAPIURL,
 		GuildID:  cfg.GuildID,
 		Commands: commands.Definitions(),
 		Logger:   log,
-	}, route)
+		// SHARD_COUNT unset: shard 0 of what GET /gateway/bot recommends (see bot.Run).
+		ShardID: cfg.ShardID, ShardCount: cfg.ShardCount,
+	}
+	if cfg.HTTPInteractions() { // POST /interactions, no gateway session
+		bc.InteractionsAddr, bc.PublicKey = cfg.InteractionsAddr, cfg.DiscordPublicKey
+	}
+	b, err := bot.New(bc, route)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return terminal.ExitBadInput
 	}
-	eo := jobs.Options{Origin: store.OriginDiscord, RequireAck: true}
+	// A process resumes only the jobs of the guilds its shard owns (all of them unsharded or over HTTP).
+	eo := jobs.Options{Origin: store.OriginDiscord, RequireAck: true, OwnsGuild: b.OwnsGuild}
 	var wrapViggle []wrapTransport
 	if m != nil {
 		b.WrapTransport(m.DiscordTransport)
@@ -111,6 +124,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	// recorded before it is sent and followed until ready or failed.
 	// Each row is followed with the key it was made with.
 	catalog := jobs.NewCatalog(a.db, a.viggle, jobs.CatalogOptions{PollInterval: cfg.PollInterval, Logger: log,
+		OwnsGuild: b.OwnsGuild,
 		ViggleFor: func(ctx context.Context, keyRef string) (jobs.CatalogViggle, error) {
 			c, err := a.keys.Client(ctx, keyRef)
 			if err != nil {
@@ -147,11 +161,6 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Imports and characters left unfinished by the last run: interrupted sends become unknown, the
-	// rest are followed to the end in the background (no Discord needed).
-	if err := catalog.Resume(runCtx); err != nil {
-		log.Error("resume unfinished imports and characters", "err", err)
-	}
 	// Retired server keys are kept while something unfinished uses them: purged at start and hourly
 	// (and at every /config key set or clear).
 	purgeDone := make(chan struct{})
@@ -172,7 +181,9 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 	}()
 	notifierDone := make(chan struct{})
 	go func() { notifier.Run(runCtx); close(notifierDone) }()
-	// Unfinished jobs resume once the gateway is up (their deliveries need the application id).
+	// Unfinished jobs resume once the gateway is up (their deliveries need the application id), and
+	// so do imports and characters, of this shard's guilds (known then): interrupted sends become
+	// unknown, the rest are followed to the end in the background.
 	startDone := make(chan struct{})
 	go func() {
 		defer close(startDone)
@@ -180,6 +191,9 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		case <-b.Ready():
 		case <-runCtx.Done():
 			return
+		}
+		if err := catalog.Resume(runCtx); err != nil {
+			log.Error("resume unfinished imports and characters", "err", err)
 		}
 		if err := a.engine.Start(runCtx); err != nil {
 			log.Error("resume unfinished jobs", "err", err)
