@@ -594,7 +594,7 @@ func (s *Server) handleCallback(id, token string, req *Request, base string) (in
 		return fail(invalidForm([]fieldErr{ferr([]string{"type"}, "INTERACTION_RESPONSE_TYPE_INVALID",
 			"Interaction response type %d is not valid for interaction type %d", typ, st.Type)}))
 	}
-	data, e := decodeObject(nil)
+	data, _ := decodeObject(nil) // an empty object, never an error
 	if raw, has := in["data"]; has && !isNull(raw) {
 		if data, e = decodeObject(raw); e != nil {
 			e.errors = map[string]any{"data": e.errors}
