@@ -1,6 +1,8 @@
-// Package bot runs the discordgo session: it checks the token, connects to the gateway, registers the
-// slash commands, hands every interaction to a Handler and shuts down when its context ends. It knows
-// nothing about what the commands mean.
+// Package bot runs the discordgo session: it checks the token, connects to the gateway (as one shard:
+// see ShardOf), registers the slash commands, hands every interaction to a Handler and shuts down when
+// its context ends. It knows nothing about what the commands mean. With Config.InteractionsAddr it
+// opens no gateway session and serves HTTP interactions instead (POST /interactions, signed by
+// Discord; see HTTPHandler), answering each interaction's first response in the HTTP body.
 //
 // Every REST call goes to Config.APIURL through a URL-rewriting RoundTripper (discordgo's endpoints
 // are fixed at init), and the gateway URL is discovered there too. Neither the bot token nor an
