@@ -141,7 +141,7 @@ func TestHTTPInteractions(t *testing.T) {
 	cmds := []*discordgo.ApplicationCommand{{Name: "hello", Description: "Says hi"}}
 	before := runtime.NumGoroutine()
 	b, err := New(Config{Token: testBotToken, APIURL: base, GuildID: discordtest.DefaultGuildID, Commands: cmds, Logger: log,
-		InteractionsAddr: "127.0.0.1:0", PublicKey: pub, AckWait: 500 * time.Millisecond}, h)
+		InteractionsAddr: "127.0.0.1:0", PublicKey: pub, AckWait: 1500 * time.Millisecond}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
