@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/commands"
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -183,5 +186,43 @@ func TestBotHTTPAddrInUseExits2(t *testing.T) {
 	}
 	if n := e.discord.Sessions(); n != 0 {
 		t.Fatalf("the bot connected (%d sessions) though its HTTP_ADDR was taken", n)
+	}
+}
+
+// TestBotMetricsOverHTTPInteractions: in HTTP interactions mode (no gateway) /readyz is 200 once POST
+// /interactions is served, and interactions received over HTTP are counted like the gateway's.
+func TestBotMetricsOverHTTPInteractions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 2, VideoSize: 100 << 10}})
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iaddr := freeAddr(t)
+	e.vars["INTERACTIONS_ADDR"] = iaddr
+	e.vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(pub)
+	e.vars["HTTP_ADDR"] = "127.0.0.1:0"
+	e.discord.SetInteractionsEndpoint("http://"+iaddr+"/interactions", priv)
+	e.runUntilCleanup(t)
+	addr := e.opsAddr(t)
+	e.waitFor(t, "/readyz 200 once POST /interactions is served", func() bool {
+		code, body := opsGet(t, addr, "/readyz")
+		return code == 200 && body == "ready\n"
+	})
+	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
+	i := e.command(t, alice, 25<<20, "render", map[string]any{"scene": "scene_ok", "map": "person_a=char_x"})
+	e.final(t, i)
+	e.waitJob(t, alice, i, "the delivery recorded", func(j *store.Job) bool { return j.State == store.StateDelivered })
+	_, text := opsGet(t, addr, "/metrics")
+	for series, want := range map[string]float64{
+		`viggle_bot_interactions_total{command="render",outcome="ok"}`: 1,
+		`viggle_bot_ack_latency_seconds_count`:                         1,
+		`viggle_bot_delivered_bytes_total`:                             100 << 10,
+	} {
+		if v, ok := sample(text, series); !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
+		}
 	}
 }

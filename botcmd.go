@@ -33,17 +33,24 @@ func (r routeInteractions) HandleHTTPInteraction(ctx context.Context, s *bot.Inl
 	r.h.HandleInteraction(ctx, s, i, raw.AttachmentSizeLimit)
 }
 
-// readyChecks are /readyz's: the gateway connected, and the database writable.
-func readyChecks(b *bot.Bot, db *store.DB) []metrics.Check {
-	return []metrics.Check{
-		{Name: "gateway", Func: func(context.Context) error {
+// readyChecks are /readyz's: the gateway connected (in HTTP interactions mode, POST /interactions
+// served), and the database writable.
+func readyChecks(b *bot.Bot, db *store.DB, httpInteractions bool) []metrics.Check {
+	discord := metrics.Check{Name: "gateway", Func: func(context.Context) error {
+		if !b.Connected() {
+			return errors.New("not connected to the Discord gateway")
+		}
+		return nil
+	}}
+	if httpInteractions {
+		discord = metrics.Check{Name: "interactions", Func: func(context.Context) error {
 			if !b.Connected() {
-				return errors.New("not connected to the Discord gateway")
+				return errors.New("not serving POST /interactions on INTERACTIONS_ADDR")
 			}
 			return nil
-		}},
-		{Name: "database", Func: db.Writable},
+		}}
 	}
+	return []metrics.Check{discord, {Name: "database", Func: db.Writable}}
 }
 
 // botCommand runs the Discord bot until ctx ends (SIGINT, SIGTERM). Its exit codes mean what the render
@@ -151,7 +158,7 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		opsDone := make(chan struct{})
 		go func() {
 			defer close(opsDone)
-			if err := metrics.Serve(opsCtx, opsLn, m.Handler(readyChecks(b, a.db)...)); err != nil {
+			if err := metrics.Serve(opsCtx, opsLn, m.Handler(readyChecks(b, a.db, cfg.HTTPInteractions())...)); err != nil {
 				log.Error("ops server stopped", "err", err)
 			}
 		}()
