@@ -226,3 +226,16 @@ func TestConfigLogValueRedactsSecrets(t *testing.T) {
 		}
 	}
 }
+
+// README.md's configuration table names every variable.
+func TestReadmeListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range variables {
+		if !strings.Contains(string(b), "| `"+v.name+"` |") {
+			t.Errorf("README.md's configuration table has no row for %s", v.name)
+		}
+	}
+}
