@@ -61,23 +61,12 @@ func newBotEnv(t *testing.T, scenes map[string]viggletest.Scenario, opts ...disc
 	return e
 }
 
-// start runs the bot in-process until the test ends.
+// start runs the bot in-process until the test ends, and waits until it is connected with its
+// commands registered.
 func (e *botEnv) start(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, "viggle-bot", nil, env(e.vars), io.Discard, e.logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("bot exited %d after shutdown; logs:\n%s", code, e.logs.String())
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("bot did not stop")
-		}
-	})
+	e.runUntilCleanup(t)
+	ctx := t.Context()
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer rcancel()
 	if err := e.discord.WaitReady(rctx); err != nil {
