@@ -20,9 +20,11 @@
 //     each interaction to the bot's endpoint, signed with an Ed25519 key
 //     (Signature), and take the HTTP answer as its callback; SendPing sends
 //     the PING Discord uses to check an endpoint.
-//   - Sharding: GET /gateway/bot recommends WithShards' count; a connection
-//     identified as shard [id, n] hears only of the guilds of that shard
-//     (ShardOf), READY, GUILD_CREATE and interactions alike.
+//   - Sharding: GET /gateway/bot recommends WithShards' count (and
+//     WithMaxConcurrency's max_concurrency); a connection identified as shard
+//     [id, n] hears only of the guilds of that shard (ShardOf), READY,
+//     GUILD_CREATE and interactions alike; DropShard cuts one shard's
+//     connections only.
 //   - Discord's hard walls: 40060 for a second acknowledgement, 10062 for a
 //     late one (SlashCommand.LateAck, WithAckDeadline), 401/50027 for an expired
 //     interaction token (ExpireToken, or 15 minutes by the fake's clock),

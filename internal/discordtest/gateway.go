@@ -541,6 +541,24 @@ func (s *Server) DropConnections() int {
 	return len(list)
 }
 
+// DropShard cuts, without a close frame, the gateway connections identified as shard id of count
+// (as DropConnections does for all), leaving the other shards' connections open. It returns the number
+// of connections cut.
+func (s *Server) DropShard(id, count int) int {
+	s.mu.Lock()
+	var list []*gwConn
+	for c := range s.conns {
+		if c.identified && c.shard == [2]int{id, count} {
+			list = append(list, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range list {
+		_ = c.ws.Close()
+	}
+	return len(list)
+}
+
 // WaitReady returns once a client has identified and received READY and
 // every GUILD_CREATE on a connection that is still open.
 func (s *Server) WaitReady(ctx context.Context) error {

@@ -239,8 +239,9 @@ func TestHTTPInteractionNoAnswer(t *testing.T) {
 	}
 }
 
-// TestGatewayShards: GET /gateway/bot recommends WithShards' count; a connection identified as shard
-// [id, n] hears of its guilds only, and a guild's interaction goes to its shard (a DM's to shard 0).
+// TestGatewayShards: GET /gateway/bot recommends WithShards' count (max_concurrency 1 by default); a
+// connection identified as shard [id, n] hears of its guilds only, a guild's interaction goes to its
+// shard (a DM's to shard 0), and DropShard cuts one shard's connection only.
 func TestGatewayShards(t *testing.T) {
 	t.Parallel()
 	// Guild ids whose shard of 2 is known: (id >> 22) % 2.
@@ -255,11 +256,14 @@ func TestGatewayShards(t *testing.T) {
 	}
 	var gb struct {
 		Shards int `json:"shards"`
+		Limit  struct {
+			MaxConcurrency int `json:"max_concurrency"`
+		} `json:"session_start_limit"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&gb)
 	resp.Body.Close()
-	if gb.Shards != 2 {
-		t.Errorf("shards %d, want 2", gb.Shards)
+	if gb.Shards != 2 || gb.Limit.MaxConcurrency != 1 {
+		t.Errorf("shards %d, max_concurrency %d; want 2 and 1", gb.Shards, gb.Limit.MaxConcurrency)
 	}
 	if ShardOf(g0, 2) != 0 || ShardOf(g1, 2) != 1 || ShardOf("", 2) != 0 || ShardOf(g1, 1) != 0 {
 		t.Fatal("ShardOf")
@@ -309,6 +313,22 @@ func TestGatewayShards(t *testing.T) {
 			t.Errorf("/%s went elsewhere: %s", tc.cmd.Name, *p.T)
 		}
 	}
+	// DropShard cuts shard 1 only: shard 0 still hears of its guild.
+	if n := fake.DropShard(1, 2); n != 1 {
+		t.Errorf("DropShard(1, 2) cut %d connections, want 1", n)
+	}
+	wantDropped(t, c1.readErr())
+	waitFor(t, fake, "shard 1 forgotten", func() bool { return fake.readyConnFor(g1) == nil })
+	if _, err := fake.SendCommand(t.Context(), SlashCommand{Name: "d", GuildID: g1}); !errors.Is(err, ErrNoGateway) {
+		t.Errorf("a command of shard 1's guild after its cut: %v, want ErrNoGateway", err)
+	}
+	in, err := fake.SendCommand(t.Context(), SlashCommand{Name: "e", GuildID: g0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c0.read(); *p.T != "INTERACTION_CREATE" || !bytes.Equal(p.D, in.Payload) {
+		t.Errorf("shard 0 after shard 1's cut: %s", *p.T)
+	}
 	// A shard beyond the count is refused.
 	c := dialGateway(t, base, "v=10&encoding=json")
 	c.read()
@@ -318,5 +338,30 @@ func TestGatewayShards(t *testing.T) {
 	var ce *websocket.CloseError
 	if err := c.readErr(); !errors.As(err, &ce) || ce.Code != CloseInvalidShard {
 		t.Errorf("shard [2, 2]: %v, want close %d", err, CloseInvalidShard)
+	}
+}
+
+// TestMaxConcurrency: WithMaxConcurrency is what session_start_limit.max_concurrency says.
+func TestMaxConcurrency(t *testing.T) {
+	t.Parallel()
+	_, base := startFake(t, WithShards(4), WithMaxConcurrency(16))
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v10/gateway/bot", nil)
+	req.Header.Set("Authorization", "Bot "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var gb struct {
+		Shards int `json:"shards"`
+		Limit  struct {
+			MaxConcurrency int `json:"max_concurrency"`
+		} `json:"session_start_limit"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&gb); err != nil {
+		t.Fatal(err)
+	}
+	if gb.Shards != 4 || gb.Limit.MaxConcurrency != 16 {
+		t.Errorf("shards %d, max_concurrency %d; want 4 and 16", gb.Shards, gb.Limit.MaxConcurrency)
 	}
 }

@@ -82,7 +82,7 @@ func (s *Server) handleGateway(method string, seg []string, host string) (int, a
 				"total":           1000,
 				"remaining":       max(0, 1000-s.sessions),
 				"reset_after":     86400000,
-				"max_concurrency": 1,
+				"max_concurrency": s.maxConcurrency,
 			},
 		})
 	}

@@ -135,6 +135,12 @@ func WithShards(n int) Option {
 	return func(s *Server) { s.shards = max(n, 1) }
 }
 
+// WithMaxConcurrency sets the max_concurrency GET /gateway/bot's session_start_limit gives (default 1):
+// how many shards Discord lets identify per 5 seconds. The fake announces it and enforces nothing.
+func WithMaxConcurrency(n int) Option {
+	return func(s *Server) { s.maxConcurrency = max(n, 1) }
+}
+
 // Failure is a scripted answer for FailNext.
 type Failure struct {
 	// Status is the HTTP status. Zero means: 429 when RetryAfter is set, the
@@ -210,6 +216,7 @@ type Server struct {
 	lenient        bool
 	grantedIntents int64
 	shards         int // GET /gateway/bot's recommended shard count
+	maxConcurrency int // GET /gateway/bot's session_start_limit.max_concurrency
 
 	mu            sync.Mutex
 	origin        string             // the fake's own origin, once started
@@ -244,27 +251,28 @@ type Server struct {
 // New returns a fake Discord configured by opts.
 func New(opts ...Option) *Server {
 	s := &Server{
-		appID:         DefaultAppID,
-		botName:       "viggle-test-bot",
-		guildIDs:      []string{DefaultGuildID},
-		clock:         time.Now,
-		heartbeat:     DefaultHeartbeatInterval,
-		shards:        1,
-		uploadLimit:   DefaultUploadLimit,
-		changed:       make(chan struct{}),
-		interactions:  map[string]*interactionState{},
-		byToken:       map[string]*interactionState{},
-		expired:       map[string]bool{},
-		lateAck:       map[string]bool{},
-		messages:      map[string]*message{},
-		channels:      map[string]*channel{},
-		guildChannels: map[string][]string{},
-		dmByUser:      map[string]string{},
-		blockedDMs:    map[string]bool{},
-		users:         map[string]*user{},
-		commands:      map[string][]map[string]any{},
-		nonces:        map[string]nonceEntry{},
-		conns:         map[*gwConn]struct{}{},
+		appID:          DefaultAppID,
+		botName:        "viggle-test-bot",
+		guildIDs:       []string{DefaultGuildID},
+		clock:          time.Now,
+		heartbeat:      DefaultHeartbeatInterval,
+		shards:         1,
+		maxConcurrency: 1,
+		uploadLimit:    DefaultUploadLimit,
+		changed:        make(chan struct{}),
+		interactions:   map[string]*interactionState{},
+		byToken:        map[string]*interactionState{},
+		expired:        map[string]bool{},
+		lateAck:        map[string]bool{},
+		messages:       map[string]*message{},
+		channels:       map[string]*channel{},
+		guildChannels:  map[string][]string{},
+		dmByUser:       map[string]string{},
+		blockedDMs:     map[string]bool{},
+		users:          map[string]*user{},
+		commands:       map[string][]map[string]any{},
+		nonces:         map[string]nonceEntry{},
+		conns:          map[*gwConn]struct{}{},
 	}
 	for _, o := range opts {
 		o(s)
