@@ -6,6 +6,7 @@ toolchain go1.27.3
 
 require (
 	github.com/bwmarrin/discordgo v0.29.0
+	github.com/gofrs/flock v0.13.2
 	github.com/gorilla/websocket v1.5.3
 	github.com/joho/godotenv v1.5.1
 	github.com/mattn/go-sqlite3 v1.14.53

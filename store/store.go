@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	sqlite3 "github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
 
@@ -129,7 +130,20 @@ func (db *DB) init(ctx context.Context, path string) error {
 	if err := db.sql.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := migrate(ctx, db.sql, db.log); err != nil {
+	// goose takes no lock: processes opening one database at once (shards starting together, `check`
+	// or `backup` beside a starting bot) would apply the same migration twice ("table jobs already
+	// exists"). They take turns on a lock file beside the database (gofrs/flock: flock(2), or
+	// LockFileEx on Windows), held only while migrating.
+	lock := flock.New(path + ".migrate-lock")
+	locked, err := lock.TryLockContext(ctx, 20*time.Millisecond)
+	if err != nil || !locked {
+		return fmt.Errorf("store: open %s: wait for another process's migrations: %w", path, errors.Join(err, ctx.Err()))
+	}
+	err = migrate(ctx, db.sql, db.log)
+	if uerr := lock.Unlock(); uerr != nil {
+		db.log.Warn("store: release the migration lock", "err", uerr)
+	}
+	if err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
 	}
 	var mode string

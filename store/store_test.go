@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,5 +342,36 @@ func TestMigrationsDownUp(t *testing.T) {
 	}
 	if err := db.InsertCharacter(t.Context(), &Character{OwnerID: "u", GuildID: "g", Name: "n", Shared: true}); err != nil {
 		t.Errorf("InsertCharacter after Up again: %v", err)
+	}
+}
+
+// Processes opening one new database at once (shards starting together) take turns to migrate: none
+// fails, and each migration is applied once.
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "bot.db")
+		errs := make(chan error, 3)
+		var dbs [3]*DB
+		var wg sync.WaitGroup
+		for k := range dbs {
+			wg.Go(func() {
+				db, err := Open(t.Context(), path, nil)
+				dbs[k] = db
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if got := appliedVersions(t, dbs[0]); len(got) == 0 || got[len(got)-1] != 7 || len(got) != 8 {
+			t.Fatalf("round %d: versions %v, each migration once up to 7", round, got)
+		}
+		for _, db := range dbs {
+			db.Close()
+		}
 	}
 }
