@@ -32,6 +32,6 @@ VOLUME ["/data"]
 # one; probe /livez and /readyz from outside (compose, Kubernetes, a monitor).
 EXPOSE 8080 8081
 # SIGTERM: the bot stops taking interactions, finishes its database writes and leaves running renders
-# to resume at the next start. Give it time: docker stop -t 30 (compose.yaml sets stop_grace_period).
+# to resume at the next start. Give it time: docker stop -t 150 (a POST to Viggle in flight is finished first; compose.yaml sets stop_grace_period).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/viggle-bot"]

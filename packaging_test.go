@@ -394,8 +394,8 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("compose: %s = %q, want %q", k, got, want)
 		}
 	}
-	if d, err := time.ParseDuration(scalars[svc+"stop_grace_period"]); err != nil || d < 20*time.Second {
-		t.Errorf("compose: stop_grace_period %q: want ≥ 20s for the shutdown's database writes", scalars[svc+"stop_grace_period"])
+	if d, err := time.ParseDuration(scalars[svc+"stop_grace_period"]); err != nil || d < 2*time.Minute {
+		t.Errorf("compose: stop_grace_period %q: want ≥ 2m, the longest a POST to Viggle in flight is finished for", scalars[svc+"stop_grace_period"])
 	}
 
 	// Every variable it sets is one of the table's, and the configuration accepts the values.
@@ -583,8 +583,8 @@ func TestSystemdUnit(t *testing.T) {
 	if one("KillSignal") != "SIGTERM" {
 		t.Errorf("KillSignal=%q, want SIGTERM", one("KillSignal"))
 	}
-	if d, ok := systemdSeconds(one("TimeoutStopSec")); !ok || d < 20*time.Second {
-		t.Errorf("TimeoutStopSec=%q: want ≥ 20s for the shutdown's database writes", one("TimeoutStopSec"))
+	if d, ok := systemdSeconds(one("TimeoutStopSec")); !ok || d < 2*time.Minute {
+		t.Errorf("TimeoutStopSec=%q: want ≥ 2m, the longest a POST to Viggle in flight is finished for", one("TimeoutStopSec"))
 	}
 
 	// Hardening.
