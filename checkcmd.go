@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -158,13 +159,26 @@ func (c *checker) discord(ctx context.Context, cfg Config) {
 	}
 	c.ok("Discord accepted DISCORD_TOKEN: the bot is %s (user id %s)", me.Username, me.ID)
 	var app struct {
-		ID string `json:"id"`
+		ID        string `json:"id"`
+		VerifyKey string `json:"verify_key"`
 	}
 	appID := me.ID
-	if status, err := discordGet(ctx, hc, cfg.DiscordAPIURL, "/oauth2/applications/@me", token, &app); err == nil && status == http.StatusOK && app.ID != "" {
+	status, err = discordGet(ctx, hc, cfg.DiscordAPIURL, "/oauth2/applications/@me", token, &app)
+	read := err == nil && status == http.StatusOK && app.ID != ""
+	if read {
 		appID = app.ID
 	}
 	c.ok("invite URL: %s", bot.InviteURL(appID))
+	// HTTP interactions: a public key that is not the application's refuses every interaction (401).
+	switch {
+	case len(cfg.DiscordPublicKey) == 0:
+	case !read:
+		c.problem("could not read the application (GET /oauth2/applications/@me) to compare DISCORD_PUBLIC_KEY with its Public Key: try again later")
+	case !strings.EqualFold(app.VerifyKey, hex.EncodeToString(cfg.DiscordPublicKey)):
+		c.problem("DISCORD_PUBLIC_KEY is not this application's Public Key: copy it from the developer portal (General Information → Public Key); with the wrong one every interaction is refused")
+	default:
+		c.ok("DISCORD_PUBLIC_KEY is the application's Public Key")
+	}
 }
 
 // discordGet sends GET path of Discord's API v10 with the bot token and decodes a 200 answer into out.

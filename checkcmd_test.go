@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,5 +186,25 @@ func TestCheckSkipsTheViggleKey(t *testing.T) {
 				t.Fatalf("%d calls to Viggle", n)
 			}
 		})
+	}
+}
+
+// With HTTP interactions, check compares DISCORD_PUBLIC_KEY with the application's Public Key.
+func TestCheckComparesThePublicKey(t *testing.T) {
+	vars, d, _ := checkEnv(t)
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetInteractionsEndpoint("http://127.0.0.1:1/interactions", priv) // the application's key is pub
+	vars["INTERACTIONS_ADDR"] = "127.0.0.1:0"
+	vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(pub)
+	if code, lines := runCheck(t, vars); code != 0 || !hasLine(lines, "ok DISCORD_PUBLIC_KEY") {
+		t.Fatalf("the right key: exit %d:\n%s", code, strings.Join(lines, "\n"))
+	}
+	other, _, _ := ed25519.GenerateKey(nil)
+	vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(other)
+	if code, lines := runCheck(t, vars); code == 0 || !hasLine(lines, "problem: DISCORD_PUBLIC_KEY is not this application's Public Key") {
+		t.Fatalf("a wrong key: exit %d:\n%s", code, strings.Join(lines, "\n"))
 	}
 }
