@@ -130,7 +130,7 @@ var variables = []struct{ name, def, doc string }{
 	{"ALLOW_SHARED_KEY", "true", "true: servers without their own key (/config key set) render with VIGGLE_API_KEY; false: they are refused until an admin sets one"},
 	{"BOT_OWNER_IDS", "", "comma-separated Discord user ids of the bot's owners, who may run /stats"},
 	{"LOG_FORMAT", "text", "text or json (one JSON object per line); logs go to standard error"},
-	{"HTTP_ADDR", "", "address of the operations HTTP server, e.g. :8080: /metrics (Prometheus), /livez, /readyz (unset: off)"},
+	{"HTTP_ADDR", "", "address of the operations HTTP server, e.g. 127.0.0.1:8080: /metrics (Prometheus), /livez, /readyz (unset: off)"},
 	{"DISCORD_PUBLIC_KEY", "", "the application's public key (developer portal → General Information), hex: with INTERACTIONS_ADDR, interactions come over HTTP"},
 	{"INTERACTIONS_ADDR", "", "address that serves POST /interactions (signed by Discord, checked with DISCORD_PUBLIC_KEY), e.g. :8081; then no gateway connection is made"},
 	{"SHARD_ID", "", "this process's shard (0 ≤ SHARD_ID < SHARD_COUNT); unset: 0, or every shard's count from GET /gateway/bot"},
