@@ -106,6 +106,10 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		// A scrape still running past the grace time is cut off: the database it reads closes next.
+		_ = srv.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
 		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), serr)
 	}
