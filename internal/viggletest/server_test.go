@@ -894,8 +894,11 @@ func TestSubmitOutcomeUnknown(t *testing.T) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("POST timed out (%v), want the connection closed at once", err)
 		}
-		if got := s.Creates() - creates; got != 1 || len(conns) != 1 || !conns[0] {
-			t.Errorf("Creates rose by %d over connections %v, want 1 over one reused connection (not retried)", got, conns)
+		// One attempt over one connection (not retried). Usually the connection is the keep-alive one
+		// the create above left, where a retry would be likeliest; on a loaded machine it may not be
+		// back in the pool yet, which the check does not depend on.
+		if got := s.Creates() - creates; got != 1 || len(conns) != 1 {
+			t.Errorf("Creates rose by %d over connections %v, want 1 over one connection (not retried)", got, conns)
 		}
 		if got := s.Accepted() - accepted; got != 0 {
 			t.Errorf("Accepted rose by %d, want 0 (nothing created)", got)
