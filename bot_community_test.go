@@ -82,14 +82,14 @@ func (e *botEnv) reply(t *testing.T, i *discordtest.Interaction) (string, bool) 
 	t.Helper()
 	var text string
 	e.waitFor(t, "the answer", func() bool {
-		if m, ok := e.discord.Original(i.ID); ok && !m.Loading() {
+		if m, ok := e.discord.Original(i.ID); ok && !m.Loading() && len(e.discord.Callbacks(i.ID)) > 0 {
 			text = m.Content
 			return true
 		}
 		return false
 	})
 	types := e.callbackTypes(i)
-	return text, len(types) > 0 && types[0]%1000 == 64
+	return text, len(types) > 0 && (types[0]%1000)&64 != 0
 }
 
 // bearers returns the Authorization header of every Viggle request from index from on, by method and
