@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -196,15 +194,8 @@ func TestBotMetricsOverHTTPInteractions(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 2, VideoSize: 100 << 10}})
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iaddr := freeAddr(t)
-	e.vars["INTERACTIONS_ADDR"] = iaddr
-	e.vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(pub)
+	e.httpInteractions(t)
 	e.vars["HTTP_ADDR"] = "127.0.0.1:0"
-	e.discord.SetInteractionsEndpoint("http://"+iaddr+"/interactions", priv)
 	e.runUntilCleanup(t)
 	addr := e.opsAddr(t)
 	e.waitFor(t, "/readyz 200 once POST /interactions is served", func() bool {

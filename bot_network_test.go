@@ -36,6 +36,22 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// httpInteractions sets the bot up for HTTP interactions (INTERACTIONS_ADDR on a free loopback port,
+// DISCORD_PUBLIC_KEY of a new key pair) and the fake Discord to POST there signed, and returns the URL.
+func (e *botEnv) httpInteractions(t *testing.T) string {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	url := "http://" + addr + "/interactions"
+	e.vars["INTERACTIONS_ADDR"] = addr
+	e.vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(pub)
+	e.discord.SetInteractionsEndpoint(url, priv)
+	return url
+}
+
 // runUntilCleanup runs the bot in-process until the test ends, expecting a clean exit.
 func (e *botEnv) runUntilCleanup(t *testing.T) {
 	t.Helper()
@@ -64,15 +80,7 @@ func TestBotHTTPInteractions(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_ok": {Polls: 3, VideoSize: 200 << 10}})
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	url := "http://" + addr + "/interactions"
-	e.vars["INTERACTIONS_ADDR"] = addr
-	e.vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(pub)
-	e.discord.SetInteractionsEndpoint(url, priv)
+	url := e.httpInteractions(t)
 	e.runUntilCleanup(t)
 	// Commands are registered once the server listens.
 	e.waitFor(t, "commands registered", func() bool { return len(e.discord.Commands(guildID)) == len(commands.Definitions()) })
