@@ -12,6 +12,10 @@ import (
 // replaces a file.
 var ErrBackupExists = errors.New("store: backup: the output file already exists")
 
+// ErrBackupPostgres is returned by Backup on PostgreSQL: its own tools copy a live database
+// consistently (pg_dump, or the operator's base backups), and the bot does not hold its files.
+var ErrBackupPostgres = errors.New("store: backup: the database is PostgreSQL: back it up with pg_dump (pg_dump --format=custom --file=FILE \"$DATABASE_URL\")")
+
 // Backup writes a consistent copy of the database to out (VACUUM INTO), a file that must not exist
 // yet; it is created with mode 0600, since the copy holds what the database holds (interaction tokens,
 // the servers' sealed Viggle keys). The copy is one read transaction's snapshot: in WAL mode other
@@ -19,6 +23,9 @@ var ErrBackupExists = errors.New("store: backup: the output file already exists"
 // snapshot is not in the copy. It waits for this DB's connection like any other low-priority work.
 // On error no output file is left behind.
 func (db *DB) Backup(ctx context.Context, out string) (err error) {
+	if db.pg {
+		return ErrBackupPostgres
+	}
 	if out == "" {
 		return errors.New("store: backup: no output file")
 	}

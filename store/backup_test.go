@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,7 @@ func countJobs(tb testing.TB, db *DB) int {
 // keep inserting is one consistent snapshot: it opens, holds every row committed before it began, and
 // of each writer's sequence a prefix with no gap.
 func TestBackupWhileWriting(t *testing.T) {
+	sqliteOnly(t) // VACUUM INTO; on PostgreSQL Backup refuses (TestBackupPostgresRefuses)
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "bot.db")
 	db := openAt(t, path)
@@ -131,6 +133,7 @@ func TestBackupWhileWriting(t *testing.T) {
 }
 
 func TestBackupRefusesAnExistingFile(t *testing.T) {
+	sqliteOnly(t) // VACUUM INTO; on PostgreSQL Backup refuses (TestBackupPostgresRefuses)
 	t.Parallel()
 	db := openTest(t)
 	insert(t, db, testJob("j1", OriginTerminal, "u1", "", ms(1000)))
@@ -158,6 +161,7 @@ func TestBackupRefusesAnExistingFile(t *testing.T) {
 
 // A failed copy leaves no file behind (the next attempt with the same name must not be refused).
 func TestBackupFailureLeavesNoFile(t *testing.T) {
+	sqliteOnly(t) // VACUUM INTO; on PostgreSQL Backup refuses (TestBackupPostgresRefuses)
 	t.Parallel()
 	db := openTest(t)
 	out := filepath.Join(t.TempDir(), "copy.db")
@@ -171,5 +175,20 @@ func TestBackupFailureLeavesNoFile(t *testing.T) {
 	}
 	if err := db.Backup(t.Context(), out); err != nil {
 		t.Fatalf("Backup after a failed one: %v", err)
+	}
+}
+
+func TestBackupPostgresRefuses(t *testing.T) {
+	t.Parallel()
+	if testBackend != Postgres {
+		t.Skip("PostgreSQL only")
+	}
+	db := openTest(t)
+	out := filepath.Join(t.TempDir(), "copy.db")
+	if err := db.Backup(t.Context(), out); !errors.Is(err, ErrBackupPostgres) || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("Backup on PostgreSQL = %v, want ErrBackupPostgres pointing to pg_dump", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Backup on PostgreSQL left %s: %v", out, err)
 	}
 }

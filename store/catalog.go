@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -107,19 +108,24 @@ func foldKey(s string) string {
 	return norm.NFC.String(cases.Fold().String(norm.NFC.String(s)))
 }
 
-// keyRange returns the range [lo, hi) of the byte strings that start with prefix (compared as
-// SQLite's BINARY collation does, byte by byte): no pattern, so '%', '_' and '\\' are plain characters.
-// hi is prefix with its last byte below 0xff incremented (valid UTF-8 has no 0xff byte, so for
-// the empty prefix "\xff" is above every key).
+// keyRange returns the range [lo, hi) of the strings that start with prefix, compared byte by byte (as
+// SQLite's BINARY collation and PostgreSQL's "C" collation do): no pattern, so '%', '_' and '\\' are plain
+// characters. hi is prefix with its last character replaced by the next one (UTF-8's byte order is code
+// point order), so hi is valid UTF-8, which PostgreSQL requires of text; a last U+10FFFF is dropped and the
+// one before it incremented. For a prefix of U+10FFFF only (the empty one included), hi is that prefix
+// followed by U+10FFFF, which misses only keys with U+10FFFF there, a noncharacter no name has.
 func keyRange(prefix string) (lo, hi string) {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return prefix, string(b[:i+1])
+	r := []rune(prefix)
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] < utf8.MaxRune {
+			next := r[i] + 1
+			if next >= 0xD800 && next <= 0xDFFF { // surrogates are not characters
+				next = 0xE000
+			}
+			return prefix, string(r[:i]) + string(next)
 		}
 	}
-	return prefix, prefix + "\xff"
+	return prefix, prefix + string(utf8.MaxRune)
 }
 
 // asciiLower lowers ASCII letters only, as SQLite's lower() does without ICU.

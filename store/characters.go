@@ -396,14 +396,14 @@ var suggestCharactersSQL = func() string {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(i)+` AS rank,
 			name_key AS sort FROM characters INDEXED BY characters_owner_key_status_name_idx
 			WHERE owner_id = ?1 AND key_ref = ?6 AND review = '' AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
-			ORDER BY name_key LIMIT ?5)`)
+			ORDER BY name_key LIMIT ?5) AS own`+strconv.Itoa(i))
 	}
 	for i, st := range suggestOrder {
 		parts = append(parts, `SELECT * FROM (SELECT `+characterColumns+`, `+strconv.Itoa(len(suggestOrder)+i)+` AS rank,
 			name_key AS sort FROM characters INDEXED BY characters_shared_key_status_name_idx
 			WHERE guild_id = ?4 AND shared = 1 AND review = '' AND key_ref = ?6 AND status = '`+string(st)+`'
 				AND name_key >= ?2 AND name_key < ?3 AND owner_id <> ?1
-			ORDER BY name_key LIMIT ?5)`)
+			ORDER BY name_key LIMIT ?5) AS shared`+strconv.Itoa(i))
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }()

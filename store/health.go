@@ -48,6 +48,9 @@ func (db *DB) Writable(ctx context.Context) error {
 		return fmt.Errorf("store: check the database is writable: wait for the connection: %w", err)
 	}
 	defer db.gate.unlock()
+	if db.pg {
+		return db.writablePostgres(ctx)
+	}
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: check the database is writable: %w", err)
@@ -78,6 +81,21 @@ func (db *DB) Writable(ctx context.Context) error {
 	}
 	if err := tx.Rollback(); err != nil {
 		return fmt.Errorf("store: check the database is writable: roll back: %w", err)
+	}
+	return nil
+}
+
+// writablePostgres begins a read-write transaction and rolls it back: a server that takes no writes (a
+// standby in recovery, a database set read-only) refuses SET TRANSACTION READ WRITE. pgx cancels the
+// statement when ctx ends.
+func (db *DB) writablePostgres(ctx context.Context) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: check the database is writable: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET TRANSACTION READ WRITE"); err != nil {
+		return fmt.Errorf("store: check the database is writable: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,7 +183,7 @@ func (db *DB) Insert(ctx context.Context, j *Job) error {
 		req.limit = &limitCheck{origin: j.Origin, guild: j.GuildID, owner: j.OwnerID, at: j.CreatedAt}
 	}
 	if err := db.insertGrouped(ctx, req); err != nil {
-		if isUnique(err) {
+		if isUnique(err) || errors.Is(err, ErrDuplicate) {
 			return fmt.Errorf("store: insert job %s: %w", j.ID, ErrDuplicate)
 		}
 		return fmt.Errorf("store: insert job %s: %w", j.ID, err)
@@ -210,9 +211,11 @@ func (req *insertReq) wait(ctx context.Context) error {
 	}
 }
 
-// insertSQL inserts every column of jobColumns (one placeholder each, counted from the list).
+// insertSQL inserts every column of jobColumns (one placeholder each, counted from the list). A row
+// whose id, interaction id or retry_of is taken is not inserted (no row changed: a duplicate), which
+// leaves the transaction usable on both engines (in PostgreSQL a failed statement would abort it).
 var insertSQL = `INSERT INTO jobs (` + jobColumns + `) VALUES (` +
-	strings.TrimSuffix(strings.Repeat("?, ", strings.Count(jobColumns, ",")+1), ", ") + `)`
+	strings.TrimSuffix(strings.Repeat("?, ", strings.Count(jobColumns, ",")+1), ", ") + `) ON CONFLICT DO NOTHING`
 
 // insertGrouped commits req together with every other insert waiting at the same time (group commit):
 // one transaction and one fsync for a burst of /render commands instead of one each; a duplicate or a
@@ -258,7 +261,7 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 	// SQLite waits for another process's write lock in its busy handler, which a cancelled context
 	// does not interrupt: shorten that wait to the deadline for this batch (the gate gives us the only
 	// connection, so the setting is ours alone until restored).
-	if ms := time.Until(deadline).Milliseconds(); ms < busyTimeoutMS {
+	if ms := time.Until(deadline).Milliseconds(); ms < busyTimeoutMS && !db.pg {
 		if _, err := db.sql.ExecContext(bctx, fmt.Sprintf("PRAGMA busy_timeout = %d", max(ms, 1))); err == nil {
 			defer db.sql.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeoutMS))
 		}
@@ -267,6 +270,11 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 	err := db.inTx(bctx, func(tx *sql.Tx) error {
 		stmt := tx.StmtContext(bctx, db.stmts.insert)
 		defer stmt.Close()
+		if db.pg {
+			if err := lockGuilds(bctx, tx, batchGuilds(batch)); err != nil {
+				return err
+			}
+		}
 		limits := newLimitChecker(tx, &db.stmts)
 		defer limits.close()
 		for i, r := range batch {
@@ -281,13 +289,14 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 					return err
 				}
 			}
-			// A constraint violation aborts only its own statement (SQLite's ABORT): the
-			// transaction and the other rows stay.
-			if _, err := stmt.ExecContext(bctx, r.args...); err != nil {
-				if !isUnique(err) {
-					return err
-				}
-				errs[i] = err
+			res, err := stmt.ExecContext(bctx, r.args...)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				errs[i] = ErrDuplicate
 			}
 		}
 		return nil
@@ -300,6 +309,18 @@ func (db *DB) insertGrouped(ctx context.Context, req *insertReq) error {
 		r.done <- errs[i]
 	}
 	return <-req.done
+}
+
+// batchGuilds returns the guilds whose limits the batch checks, sorted and each once.
+func batchGuilds(batch []*insertReq) []string {
+	var guilds []string
+	for _, r := range batch {
+		if r.limit != nil {
+			guilds = append(guilds, r.limit.guild)
+		}
+	}
+	slices.Sort(guilds)
+	return slices.Compact(guilds)
 }
 
 // Get returns the job with the given id, or ErrNotFound.

@@ -149,9 +149,11 @@ func TestInsertGetRoundTrip(t *testing.T) {
 	var nulls int
 	var mapping, fullMapping string
 	err := db.SQL().QueryRowContext(t.Context(), `SELECT
-		(interaction_id IS NULL) + (viggle_job_id IS NULL) + (token_expires_at IS NULL) +
-		(acknowledged_at IS NULL) + (submitted_at IS NULL) + (completed_at IS NULL) +
-		(delivered_at IS NULL) + (closed_at IS NULL) + (cancel_requested_at IS NULL) + (lease_expires_at = 0),
+		CASE WHEN interaction_id IS NULL THEN 1 ELSE 0 END + CASE WHEN viggle_job_id IS NULL THEN 1 ELSE 0 END +
+		CASE WHEN token_expires_at IS NULL THEN 1 ELSE 0 END + CASE WHEN acknowledged_at IS NULL THEN 1 ELSE 0 END +
+		CASE WHEN submitted_at IS NULL THEN 1 ELSE 0 END + CASE WHEN completed_at IS NULL THEN 1 ELSE 0 END +
+		CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END + CASE WHEN closed_at IS NULL THEN 1 ELSE 0 END +
+		CASE WHEN cancel_requested_at IS NULL THEN 1 ELSE 0 END + CASE WHEN lease_expires_at = 0 THEN 1 ELSE 0 END,
 		mapping, (SELECT mapping FROM jobs WHERE id = 'job-full')
 		FROM jobs WHERE id = 'job-min'`).Scan(&nulls, &mapping, &fullMapping)
 	if err != nil {

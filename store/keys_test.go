@@ -40,10 +40,14 @@ func TestGuildKeys(t *testing.T) {
 	// The sealed bytes are stored as given, as a BLOB.
 	var typ string
 	var raw []byte
-	if err := db.SQL().QueryRowContext(ctx, `SELECT typeof(sealed), sealed FROM guild_keys WHERE id = ?`, k1.ID).Scan(&typ, &raw); err != nil {
+	typeOf, blob := "typeof(sealed)", "blob"
+	if testBackend == Postgres {
+		typeOf, blob = "pg_typeof(sealed)::text", "bytea"
+	}
+	if err := db.SQL().QueryRowContext(ctx, `SELECT `+typeOf+`, sealed FROM guild_keys WHERE id = ?`, k1.ID).Scan(&typ, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if typ != "blob" || !bytes.Equal(raw, sealed) {
+	if typ != blob || !bytes.Equal(raw, sealed) {
 		t.Errorf("sealed column = %s %x, want blob %x", typ, raw, sealed)
 	}
 
@@ -118,14 +122,14 @@ func TestGuildKeys(t *testing.T) {
 func TestOneCurrentKeyPerGuild(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
-	ins := `INSERT INTO guild_keys (id, guild_id, sealed, last4, created_by, created_at, retired_at) VALUES (?, 'g', x'01', '', '', 1, ?)`
-	if _, err := db.SQL().ExecContext(t.Context(), ins, "a", nil); err != nil {
+	ins := `INSERT INTO guild_keys (id, guild_id, sealed, last4, created_by, created_at, retired_at) VALUES (?, 'g', ?, '', '', 1, ?)`
+	if _, err := db.SQL().ExecContext(t.Context(), ins, "a", []byte{1}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().ExecContext(t.Context(), ins, "b", 5); err != nil {
+	if _, err := db.SQL().ExecContext(t.Context(), ins, "b", []byte{1}, 5); err != nil {
 		t.Errorf("a retired key beside the current one: %v", err)
 	}
-	if _, err := db.SQL().ExecContext(t.Context(), ins, "c", nil); !isUnique(err) {
+	if _, err := db.SQL().ExecContext(t.Context(), ins, "c", []byte{1}, nil); !isUnique(err) {
 		t.Errorf("a second current key: %v, want a unique violation", err)
 	}
 }

@@ -393,12 +393,12 @@ var suggestScenesSQL = func() string {
 			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i)+` AS rank, name_key AS sort
 				FROM scenes INDEXED BY scenes_guild_key_status_name_idx
 				WHERE guild_id = ?1 AND key_ref = ?7 AND status = '`+string(st)+`' AND name_key >= ?2 AND name_key < ?3
-				ORDER BY name_key LIMIT ?6)`,
+				ORDER BY name_key LIMIT ?6) AS by_name`+strconv.Itoa(i),
 			`SELECT * FROM (SELECT `+sceneColumns+`, `+strconv.Itoa(2*i+1)+` AS rank, lower(viggle_id) AS sort
 				FROM scenes INDEXED BY scenes_guild_key_status_id_idx
 				WHERE guild_id = ?1 AND key_ref = ?7 AND status = '`+string(st)+`' AND viggle_id IS NOT NULL
 					AND lower(viggle_id) >= ?4 AND lower(viggle_id) < ?5
-				ORDER BY lower(viggle_id) LIMIT ?6)`)
+				ORDER BY lower(viggle_id) LIMIT ?6) AS by_id`+strconv.Itoa(i))
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }()

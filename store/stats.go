@@ -23,9 +23,9 @@ type GuildStats struct {
 // after Viggle's completion.
 const statsSQL = `WITH per AS (
 	SELECT j.guild_id,
-		SUM(j.created_at >= ?1 AND j.created_at < ?2) AS today,
+		SUM(CASE WHEN j.created_at >= ?1 AND j.created_at < ?2 THEN 1 ELSE 0 END) AS today,
 		COUNT(*) AS total,
-		SUM(j.state IN ('failed', 'interrupted', 'undeliverable')) AS failures,
+		SUM(CASE WHEN j.state IN ('failed', 'interrupted', 'undeliverable') THEN 1 ELSE 0 END) AS failures,
 		SUM(CASE WHEN j.video_url <> '' OR j.state IN ('complete', 'delivering', 'delivered', 'undeliverable')
 			THEN COALESCE((SELECT s.duration_ms FROM scenes s WHERE s.guild_id = j.guild_id AND s.viggle_id = j.scene_id) / 1000.0,
 				j.estimated_credits)

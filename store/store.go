@@ -1,4 +1,6 @@
-// Package store keeps render jobs in a SQLite database (github.com/mattn/go-sqlite3).
+// Package store keeps render jobs in a SQLite database (github.com/mattn/go-sqlite3) or, for operators
+// who run several bot processes, in PostgreSQL (OpenPostgres, jackc/pgx/v5): one DB type, one set of
+// queries (postgres.go rewrites their placeholders), two migration folders with the same numbers.
 //
 // Open applies the embedded goose migrations and returns a DB with a single pooled connection,
 // so writes from one process never contend with each other. Every connection gets its settings
@@ -43,6 +45,7 @@ type DB struct {
 	log  *slog.Logger
 	now  func() time.Time // clock for updated_at; time.Now outside tests
 	gate gate             // who uses the connection next (see gate.go)
+	pg   bool             // PostgreSQL (OpenPostgres) rather than SQLite
 
 	pmu     sync.Mutex
 	pending []*insertReq // inserts waiting to be committed together
@@ -220,8 +223,11 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation, of either engine.
 func isUnique(err error) bool {
+	if isPostgresUnique(err) {
+		return true
+	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		return se.ExtendedCode == sqlite3.ErrConstraintUnique ||

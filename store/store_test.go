@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,9 +20,13 @@ import (
 	"github.com/viggle-bot/viggle-bot/migrations"
 )
 
-// openTest opens a fresh database file in a temporary folder and closes it at cleanup.
+// openTest opens a fresh database of the backend under test (a file in a temporary folder for SQLite)
+// and closes it at cleanup.
 func openTest(tb testing.TB) *DB {
 	tb.Helper()
+	if testBackend == Postgres {
+		return openBackend(tb)
+	}
 	return openAt(tb, filepath.Join(tb.TempDir(), "bot.db"))
 }
 
@@ -64,6 +69,7 @@ func appliedVersions(tb testing.TB, db *DB) []int64 {
 }
 
 func TestOpenTwiceAppliesMigrationsOnce(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "bot.db")
 	var logs bytes.Buffer
@@ -112,6 +118,7 @@ func TestOpenTwiceAppliesMigrationsOnce(t *testing.T) {
 }
 
 func TestOpenCreatesFolder(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	t.Parallel()
 	root := t.TempDir()
 	openAt(t, filepath.Join(root, "a", "b", "bot.db"))
@@ -144,6 +151,7 @@ func TestOpenCreatesFolder(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	t.Parallel()
 	if _, err := Open(t.Context(), "", nil); err == nil {
 		t.Error("Open(\"\") succeeded, want an error")
@@ -159,6 +167,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestDSN(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	t.Parallel()
 	const params = "?_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=on&_txlock=immediate&_synchronous=FULL"
 	tests := []struct{ path, want string }{
@@ -175,6 +184,7 @@ func TestDSN(t *testing.T) {
 }
 
 func TestOpenPathWithURISpecialCharacters(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "we?ird #dir%41&x=y")
 	path := filepath.Join(dir, "bot.db")
@@ -225,6 +235,7 @@ func readPragmas(tb testing.TB, conn *sql.Conn) pragmas {
 // TestPragmasOnEveryConnection checks that each new connection gets the DSN settings: it spoils
 // the settings of a connection, discards it, and reads them again on the replacement.
 func TestPragmasOnEveryConnection(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "bot.db")
 	db := openAt(t, path)
@@ -271,6 +282,7 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 
 func TestSchemaHasIndexes(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t) // SQLite's plans; the PostgreSQL run checks the same indexes through explainPlan's tests
 	db := openTest(t)
 	for _, q := range []struct{ query, index string }{
 		{`SELECT id FROM jobs WHERE origin = 'discord' AND guild_id = 'g' AND owner_id = 'u'
@@ -305,7 +317,16 @@ func TestSchemaHasIndexes(t *testing.T) {
 func TestMigrationsDownUp(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
-	p, err := goose.NewProvider(goose.DialectSQLite3, db.SQL(), migrations.FS,
+	dialect, files := goose.DialectSQLite3, fs.FS(migrations.FS)
+	left := `SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'goose_%' ORDER BY name`
+	if testBackend == Postgres {
+		dialect, files = goose.DialectPostgres, migrations.PostgresFS
+		left = `SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = current_schema() AND c.relname NOT LIKE 'goose_%'
+			UNION ALL SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+			WHERE n.nspname = current_schema() ORDER BY 1`
+	}
+	p, err := goose.NewProvider(dialect, plainSQL(t, db), files,
 		goose.WithSlog(slog.New(slog.DiscardHandler)), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
@@ -313,9 +334,8 @@ func TestMigrationsDownUp(t *testing.T) {
 	if _, err := p.DownTo(t.Context(), 0); err != nil {
 		t.Fatalf("DownTo(0): %v", err)
 	}
-	var left []string
-	rows, err := db.SQL().QueryContext(t.Context(),
-		`SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'goose_%' ORDER BY name`)
+	var remain []string
+	rows, err := db.SQL().QueryContext(t.Context(), left)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,14 +344,14 @@ func TestMigrationsDownUp(t *testing.T) {
 		if err := rows.Scan(&name); err != nil {
 			t.Fatal(err)
 		}
-		left = append(left, name)
+		remain = append(remain, name)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	rows.Close()
-	if len(left) != 0 {
-		t.Errorf("tables or indexes left after migrating down: %v", left)
+	if len(remain) != 0 {
+		t.Errorf("tables or indexes left after migrating down: %v", remain)
 	}
 	if _, err := p.Up(t.Context()); err != nil {
 		t.Fatalf("Up again: %v", err)
@@ -348,6 +368,7 @@ func TestMigrationsDownUp(t *testing.T) {
 // Processes opening one new database at once (shards starting together) take turns to migrate: none
 // fails, and each migration is applied once.
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	sqliteOnly(t) // opens SQLite files of its own
 	for round := range 10 {
 		path := filepath.Join(t.TempDir(), "bot.db")
 		errs := make(chan error, 3)
