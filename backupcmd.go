@@ -21,7 +21,9 @@ mode 0600 (it holds what the database holds). It is safe while the bot runs: the
 writing, and the copy is the database as it was at one instant. Restore by stopping the bot and
 putting the copy in place of DATABASE_PATH (removing its -wal and -shm files).
 
-exit codes: 0 written; 2 bad arguments or configuration, FILE exists, or no database; 4 a local error.
+With DATABASE_URL (PostgreSQL) it copies nothing and says how to use pg_dump instead.
+
+exit codes: 0 written; 2 bad arguments or configuration, FILE exists, no database, or PostgreSQL; 4 a local error.
 `
 
 // backupCommand is `BIN backup --out FILE`.
@@ -48,6 +50,10 @@ func backupCommand(ctx context.Context, prog string, args []string, getenv func(
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: configuration: %v\n", err)
+		return terminal.ExitBadInput
+	}
+	if cfg.DatabaseURL != "" {
+		fmt.Fprintf(stderr, "error: the database is PostgreSQL (DATABASE_URL=%s): back it up with PostgreSQL's own tools, which copy a live database consistently:\n  pg_dump --format=custom --file=%s \"$DATABASE_URL\"\nand restore it with pg_restore --dbname=\"$DATABASE_URL\" %s\n", cfg.DatabaseURL, *out, *out)
 		return terminal.ExitBadInput
 	}
 	// Opening would create an empty database: a backup of nothing is a mistake to say.

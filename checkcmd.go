@@ -15,7 +15,6 @@ import (
 
 	"github.com/viggle-bot/viggle-bot/bot"
 	"github.com/viggle-bot/viggle-bot/redact"
-	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
@@ -65,7 +64,7 @@ func checkCommand(ctx context.Context, prog string, args []string, getenv func(s
 	// Warnings of the store (migrations) go to stderr, as the bot's would.
 	log := cfg.logger(stderr, slog.LevelWarn)
 
-	if !bad["DATABASE_PATH"] {
+	if !bad["DATABASE_PATH"] && !bad["DATABASE_URL"] {
 		c.database(ctx, cfg, log)
 	}
 	switch {
@@ -114,20 +113,25 @@ func (c *checker) problem(msg string) {
 	fmt.Fprintf(c.out, "problem: %s\n", strings.Join(strings.Fields(msg), " "))
 }
 
-// database opens the database as the bot does (its folder created, migrations applied).
+// database opens the database as the bot does (migrations applied; a SQLite file's folder created, a
+// PostgreSQL server reached with DATABASE_URL's credentials, whose password is never printed).
 func (c *checker) database(ctx context.Context, cfg Config, log *slog.Logger) {
-	db, err := store.Open(ctx, cfg.DatabasePath, log)
+	name := "DATABASE_PATH=" + cfg.DatabasePath
+	if cfg.DatabaseURL != "" {
+		name = "DATABASE_URL=" + cfg.DatabaseURL.String()
+	}
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
-		c.problem(fmt.Sprintf("database (DATABASE_PATH=%s): %v", cfg.DatabasePath, err))
+		c.problem(fmt.Sprintf("database (%s): %v", name, err))
 		return
 	}
 	defer db.Close()
 	var version int64
 	if err := db.SQL().QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil {
-		c.problem(fmt.Sprintf("database (DATABASE_PATH=%s): read the schema version: %v", cfg.DatabasePath, err))
+		c.problem(fmt.Sprintf("database (%s): read the schema version: %v", name, err))
 		return
 	}
-	c.ok("database %s: open, migrations applied (schema version %d)", cfg.DatabasePath, version)
+	c.ok("database %s: open, migrations applied (schema version %d)", cfg.Database(), version)
 }
 
 // discord checks the token with GET /users/@me and prints the invite URL, with the application id

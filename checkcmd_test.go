@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/viggle-bot/viggle-bot/bot"
 	"github.com/viggle-bot/viggle-bot/internal/discordtest"
+	"github.com/viggle-bot/viggle-bot/internal/pgtest"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/store"
 )
@@ -206,5 +208,37 @@ func TestCheckComparesThePublicKey(t *testing.T) {
 	vars["DISCORD_PUBLIC_KEY"] = hex.EncodeToString(other)
 	if code, lines := runCheck(t, vars); code == 0 || !hasLine(lines, "problem: DISCORD_PUBLIC_KEY is not this application's Public Key") {
 		t.Fatalf("a wrong key: exit %d:\n%s", code, strings.Join(lines, "\n"))
+	}
+}
+
+// On PostgreSQL, check opens and migrates the database DATABASE_URL names, and says so without the
+// password (the test server trusts loopback, so a made-up password still connects); backup points to
+// pg_dump instead of copying.
+func TestCheckAndBackupOnPostgres(t *testing.T) {
+	vars, _, _ := checkEnv(t)
+	u, err := url.Parse(pgtest.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "pw-SECRET-9")
+	vars["DATABASE_URL"] = u.String()
+	code, lines := runCheck(t, vars)
+	out := strings.Join(lines, "\n")
+	if code != 0 || !hasLine(lines, "ok database PostgreSQL", ":xxxxx@", "migrations applied (schema version 7)") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	code, msg := runCLI(t, t.Context(), vars, nil, "backup", "--out", filepath.Join(t.TempDir(), "copy"))
+	if code != 2 || !strings.Contains(msg, "pg_dump") || strings.Contains(msg, "pw-SECRET-9") {
+		t.Fatalf("backup on PostgreSQL: exit %d %q", code, msg)
+	}
+	if strings.Contains(out, "pw-SECRET-9") {
+		t.Fatalf("check printed the password:\n%s", out)
+	}
+	// A server that refuses: one problem line, still without the password.
+	u.Host = "127.0.0.1:1"
+	vars["DATABASE_URL"] = u.String()
+	code, lines = runCheck(t, vars)
+	if out := strings.Join(lines, "\n"); code == 0 || !hasLine(problems(lines), "problem: database (DATABASE_URL=") || strings.Contains(out, "pw-SECRET-9") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/viggle-bot/viggle-bot/bot"
 	"github.com/viggle-bot/viggle-bot/keyring"
+	"github.com/viggle-bot/viggle-bot/store"
 	"github.com/viggle-bot/viggle-bot/viggle"
 )
 
@@ -42,6 +44,8 @@ type Config struct {
 	ViggleAPIURL  string // base URL, or "mock"
 	DiscordAPIURL string // origin
 	DatabasePath  string
+	// DatabaseURL (DATABASE_URL), when set, selects PostgreSQL instead of the SQLite file at DatabasePath.
+	DatabaseURL   databaseURL
 	PollInterval  time.Duration
 	MaxRPS        float64
 	RenderTimeout time.Duration
@@ -77,6 +81,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("viggle_api_url", c.ViggleAPIURL),
 		slog.String("discord_api_url", c.DiscordAPIURL),
 		slog.String("database_path", c.DatabasePath),
+		slog.Any("database_url", c.DatabaseURL),
 		slog.Duration("poll_interval", c.PollInterval),
 		slog.Float64("max_rps", c.MaxRPS),
 		slog.Duration("render_timeout", c.RenderTimeout),
@@ -92,6 +97,24 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("shard_id", c.ShardID),
 		slog.Int("shard_count", c.ShardCount),
 	)
+}
+
+// databaseURL is DATABASE_URL: it holds the database's password, so it prints and logs with the password
+// replaced (store.RedactURL).
+type databaseURL string
+
+func (u databaseURL) String() string             { return store.RedactURL(string(u)) }
+func (u databaseURL) LogValue() slog.Value       { return slog.StringValue(u.String()) }
+func (u databaseURL) GoString() string           { return u.String() }
+func (u databaseURL) Format(f fmt.State, _ rune) { fmt.Fprint(f, u.String()) }
+
+// Database describes the database for messages: the SQLite file, or the PostgreSQL URL without its
+// password.
+func (c Config) Database() string {
+	if c.DatabaseURL != "" {
+		return "PostgreSQL " + c.DatabaseURL.String()
+	}
+	return c.DatabasePath
 }
 
 // Mock reports whether the built-in fake Viggle is to be used.
@@ -121,7 +144,8 @@ var variables = []struct{ name, def, doc string }{
 	{"VIGGLE_API_KEY", "", "Viggle API key (sk-…), sent as Authorization: Bearer; not needed with VIGGLE_API_URL=mock"},
 	{"VIGGLE_API_URL", viggle.DefaultBaseURL, "Viggle base URL; the word `mock` starts a built-in fake Viggle in-process"},
 	{"DISCORD_API_URL", bot.DefaultAPIURL, "origin that replaces https://discord.com for every Discord REST call (a REST proxy or a test double)"},
-	{"DATABASE_PATH", "./data/bot.db", "SQLite file (its folder is created with mode 0700)"},
+	{"DATABASE_PATH", "./data/bot.db", "SQLite file (its folder is created with mode 0700); with DATABASE_URL, only its folder is used, for temporary downloads"},
+	{"DATABASE_URL", "", "postgres://user:pass@host:5432/db?sslmode=… selects PostgreSQL instead of SQLite, for several bot processes on one database (see README, PostgreSQL); the password is never logged"},
 	{"VIGGLE_POLL_INTERVAL", "3s", "Go duration between status polls of one job"},
 	{"VIGGLE_MAX_RPS", "10", "cap on Viggle requests per second for each Viggle key (the shared one, and each server's own), all jobs of this process together (a number > 0)"},
 	{"RENDER_TIMEOUT", "2h", "wall time from submission after which a still-running render is cancelled at Viggle and fails"},
@@ -166,6 +190,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DiscordToken: secret(get("DISCORD_TOKEN")),
 		ViggleAPIKey: secret(get("VIGGLE_API_KEY")),
 		DatabasePath: get("DATABASE_PATH"),
+		DatabaseURL:  databaseURL(get("DATABASE_URL")),
 		GuildID:      get("DISCORD_GUILD_ID"),
 	}
 	c.ViggleAPIURL = get("VIGGLE_API_URL")
@@ -277,6 +302,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.DatabasePath == "" {
 		errs = append(errs, &configError{"DATABASE_PATH", "must not be empty"})
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(string(c.DatabaseURL)); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			// err is not shown: url's errors quote the URL, password and all.
+			errs = append(errs, &configError{"DATABASE_URL", "must be a PostgreSQL URL: postgres://user:pass@host:5432/db?sslmode=…"})
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -205,7 +205,8 @@ func TestConfigOperations(t *testing.T) {
 // A whole Config in a log line shows every setting but no secret, whatever the handler.
 func TestConfigLogValueRedactsSecrets(t *testing.T) {
 	c, err := loadConfig(env(map[string]string{"DISCORD_TOKEN": "tok-SECRET-1", "VIGGLE_API_KEY": "sk-SECRET-2",
-		"BOT_ENCRYPTION_KEY": strings.Repeat("cd", 32), "DATABASE_PATH": "/var/lib/bot.db"}))
+		"BOT_ENCRYPTION_KEY": strings.Repeat("cd", 32), "DATABASE_PATH": "/var/lib/bot.db",
+		"DATABASE_URL": "postgres://bot:pw-SECRET-3@db.example:5432/bot?sslmode=require"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +217,32 @@ func TestConfigLogValueRedactsSecrets(t *testing.T) {
 		var b bytes.Buffer
 		slog.New(h(&b)).Info("config", "config", c)
 		out := b.String()
-		for _, s := range []string{"tok-SECRET-1", "sk-SECRET-2", strings.Repeat("cd", 32)} {
+		for _, s := range []string{"tok-SECRET-1", "sk-SECRET-2", strings.Repeat("cd", 32), "pw-SECRET-3"} {
 			if strings.Contains(out, s) {
 				t.Errorf("a secret reached the log: %s", out)
 			}
 		}
-		if !strings.Contains(out, "/var/lib/bot.db") || !strings.Contains(out, redacted) {
+		if !strings.Contains(out, "/var/lib/bot.db") || !strings.Contains(out, redacted) || !strings.Contains(out, "bot:xxxxx@db.example:5432/bot") {
 			t.Errorf("the log line does not show the settings: %s", out)
+		}
+	}
+}
+
+// DATABASE_URL's password is not in what Config prints, nor in the message of a URL that is refused.
+func TestDatabaseURLNeverShowsThePassword(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{"DATABASE_URL": "postgres://bot:pw-SECRET@db:5432/bot"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fmt.Sprint(c.DatabaseURL), fmt.Sprintf("%v %+v %#v %s", c, c, c, c.DatabaseURL), c.Database()} {
+		if strings.Contains(out, "pw-SECRET") || !strings.Contains(out, "db:5432") {
+			t.Errorf("printed: %s", out)
+		}
+	}
+	for _, bad := range []string{"mysql://bot:pw-SECRET@db/bot", "postgres://bot:pw-SECRET@db:port/bot", "host=db password=pw-SECRET"} {
+		_, err := loadConfig(env(map[string]string{"DATABASE_URL": bad}))
+		if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "pw-SECRET") {
+			t.Errorf("DATABASE_URL=%q: %v", bad, err)
 		}
 	}
 }

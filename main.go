@@ -151,6 +151,15 @@ func (a *app) Close() {
 	}
 }
 
+// openStore opens the database cfg names: PostgreSQL when DATABASE_URL is set, else the SQLite file at
+// DATABASE_PATH. Either is migrated to the current schema.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB, error) {
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, string(cfg.DatabaseURL), log)
+	}
+	return store.Open(ctx, cfg.DatabasePath, log)
+}
+
 // wrapTransport wraps an HTTP transport (the bot's metrics count Viggle's requests with one).
 type wrapTransport func(http.RoundTripper) http.RoundTripper
 
@@ -159,9 +168,9 @@ type wrapTransport func(http.RoundTripper) http.RoundTripper
 // Viggle client.
 func build(ctx context.Context, cfg Config, log *slog.Logger, eo jobs.Options, notifier func(*store.DB) jobs.Notifier, wrap ...wrapTransport) (*app, error) {
 	a := &app{}
-	db, err := store.Open(ctx, cfg.DatabasePath, log)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open the database %s: %w", cfg.DatabasePath, err)
+		return nil, fmt.Errorf("open the database %s: %w", cfg.Database(), err)
 	}
 	a.db = db
 	a.closers = append(a.closers, func() {
