@@ -205,6 +205,21 @@ func botCommand(ctx context.Context, prog string, getenv func(string) string, st
 		if err := a.engine.Start(runCtx); err != nil {
 			log.Error("resume unfinished jobs", "err", err)
 		}
+		// With several processes on one database, an import or character that another process of this
+		// shard was sending or following when it died is taken over here: once a minute, as the engine's
+		// rescue takes over jobs whose lease expired.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+			if err := catalog.Resume(runCtx); err != nil && runCtx.Err() == nil {
+				log.Warn("take over unfinished imports and characters", "err", err)
+			}
+		}
 	}()
 	err = b.Run(runCtx)
 	cancel()

@@ -528,7 +528,10 @@ func (c *Catalog) followCharacter(ctx context.Context, ch *store.Character, limi
 // processing are followed in the background until ready or failed (or ctx ends). Returns at once.
 // Only the rows of CatalogOptions.OwnsGuild's guilds are touched.
 //
-// Rows this process is sending or following are left alone. From then on, a row still unfinished when
+// Rows this process is sending or following are left alone, and so are rows in submitting updated less
+// than SubmitTimeout ago: with several processes on one database (PostgreSQL), another process of the
+// same shard may be sending one right now, and its POST ends within SubmitTimeout; a later Resume (main
+// runs one every minute) closes it if it is still submitting then. From then on, a row still unfinished when
 // ImportScene or CreateCharacter returns is followed on in the background under ctx. Wait waits for
 // the background follows.
 func (c *Catalog) Resume(ctx context.Context) error {
@@ -551,6 +554,10 @@ func (c *Catalog) Resume(ctx context.Context) error {
 			continue
 		}
 		if s.Status == store.StatusSubmitting || s.ViggleID == "" {
+			if c.o.Now().Sub(s.UpdatedAt) < c.o.SubmitTimeout {
+				c.unclaim(key) // perhaps being sent by another process: not yet
+				continue
+			}
 			_, err := c.st.AbandonScene(ctx, s.ID, FactInterrupted)
 			c.unclaim(key)
 			if err != nil && !errors.Is(err, store.ErrConflict) {
@@ -569,6 +576,10 @@ func (c *Catalog) Resume(ctx context.Context) error {
 			continue
 		}
 		if ch.Status == store.StatusSubmitting || ch.ViggleID == "" {
+			if c.o.Now().Sub(ch.UpdatedAt) < c.o.SubmitTimeout {
+				c.unclaim(key) // perhaps being sent by another process: not yet
+				continue
+			}
 			_, err := c.st.AbandonCharacter(ctx, ch.ID, FactInterrupted)
 			c.unclaim(key)
 			if err != nil && !errors.Is(err, store.ErrConflict) {

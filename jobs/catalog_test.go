@@ -357,7 +357,18 @@ func TestCatalogResumeSubmittingBecomesUnknown(t *testing.T) {
 	if err := env.db.InsertCharacter(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
+	// Just written: perhaps being sent by another process on the same database. Left alone.
 	c := env.catalog()
+	resume(t, c)
+	c.Wait()
+	if got := env.scene(t, s.ID); got.Status != store.StatusSubmitting {
+		t.Errorf("a scene submitting for less than SubmitTimeout = %+v, want it left alone", got)
+	}
+	if got := env.character(t, ch.ID); got.Status != store.StatusSubmitting {
+		t.Errorf("a character submitting for less than SubmitTimeout = %+v, want it left alone", got)
+	}
+	// Past SubmitTimeout nobody is sending it any more: closed as unknown, never sent again.
+	c = env.catalog(func(o *jobs.CatalogOptions) { o.Now = afterSubmitTimeout })
 	resume(t, c)
 	c.Wait()
 	if got := env.scene(t, s.ID); got.Status != store.StatusUnknown || got.Error != jobs.FactInterrupted {
@@ -371,6 +382,9 @@ func TestCatalogResumeSubmittingBecomesUnknown(t *testing.T) {
 	}
 	noUnfinished(t, env.db)
 }
+
+// afterSubmitTimeout is a clock past the default SubmitTimeout (2 min) from now.
+func afterSubmitTimeout() time.Time { return time.Now().Add(2*time.Minute + time.Second) }
 
 func TestCatalogCreateCharacter(t *testing.T) {
 	env := newCatalogEnv(t, false)

@@ -101,7 +101,7 @@ func TestCatalogResumeOnlyOwnShard(t *testing.T) {
 		}
 		scenes[g], chars[g] = s, ch
 	}
-	c := env.catalog(func(o *jobs.CatalogOptions) { o.OwnsGuild = ownsShard(1, 2) })
+	c := env.catalog(func(o *jobs.CatalogOptions) { o.OwnsGuild = ownsShard(1, 2); o.Now = afterSubmitTimeout })
 	resume(t, c)
 	c.Wait()
 	if got := env.scene(t, scenes[g1].ID); got.Status != store.StatusUnknown {
