@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -89,4 +91,65 @@ func plainSQL(tb testing.TB, db *DB) *sql.DB {
 	}
 	tb.Cleanup(func() { p.Close() })
 	return p
+}
+
+// TestSchemasMatch checks that the two migration folders make the same tables with the same columns,
+// each NOT NULL or not alike, and the same indexes: a migration added to one folder only fails here.
+func TestSchemasMatch(t *testing.T) {
+	t.Parallel()
+	if testBackend != Postgres {
+		t.Skip("compares with PostgreSQL: runs in the suite's PostgreSQL run")
+	}
+	lite := openAt(t, filepath.Join(t.TempDir(), "bot.db"))
+	pg := openTest(t)
+	want := schemaOf(t, lite, `SELECT m.name || '.' || p.name || CASE WHEN p."notnull" OR p.pk THEN ' not null' ELSE '' END
+		FROM sqlite_schema m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE 'goose_%'
+		UNION ALL SELECT 'index ' || name FROM sqlite_schema
+		WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY 1`)
+	got := schemaOf(t, pg, `SELECT table_name || '.' || column_name || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END
+		FROM information_schema.columns WHERE table_schema = current_schema() AND table_name NOT LIKE 'goose_%'
+		UNION ALL SELECT 'index ' || indexname FROM pg_indexes
+		WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'
+			AND indexname NOT LIKE 'goose_%'
+		ORDER BY 1`)
+	if len(want) < 80 {
+		t.Fatalf("read only %d columns and indexes of SQLite's schema: %v", len(want), want)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("PostgreSQL schema differs from SQLite's:\nonly in SQLite: %v\nonly in PostgreSQL: %v",
+			minus(want, got), minus(got, want))
+	}
+}
+
+func schemaOf(t *testing.T, db *DB, query string) []string {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(t.Context(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out) // the two engines sort text alike only under "C"
+	return out
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
