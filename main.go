@@ -80,6 +80,8 @@ func run(ctx context.Context, prog string, args []string, getenv func(string) st
 		return checkCommand(ctx, prog, args[1:], getenv, stdout, stderr)
 	case "backup":
 		return backupCommand(ctx, prog, args[1:], getenv, stdout, stderr)
+	case "migrate-to-postgres":
+		return migrateCommand(ctx, prog, args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "error: unknown command %q; see %s --help\n", args[0], prog)
 	return 2
@@ -93,6 +95,7 @@ commands:
   %[1]s render ...      run one render from the terminal (%[1]s render --help)
   %[1]s check           check the configuration, the database, the Discord token and the Viggle key
   %[1]s backup --out F  write a consistent copy of the database to F, also while the bot runs
+  %[1]s migrate-to-postgres --from F  copy the SQLite database F into DATABASE_URL's PostgreSQL (bot stopped)
   %[1]s --help          this text
 
 environment (also read from .env in the working directory; a real variable wins):
