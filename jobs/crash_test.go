@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("JOBS_FAKE_CHILD") == "1" {
 		os.Exit(fakeChild())
 	}
-	os.Exit(m.Run())
+	os.Exit(runOnBothBackends(m))
 }
 
 // fileNotifier appends one line per outcome to a file, so that deliveries can be counted across
@@ -72,7 +72,7 @@ func (n fileNotifier) Forget(string) {}
 
 func crashChild() int {
 	ctx := context.Background()
-	db, err := store.Open(ctx, os.Getenv("CRASH_DB"), nil)
+	db, err := openRef(ctx, os.Getenv("CRASH_DB"))
 	if err != nil {
 		fmt.Println("ERR", err)
 		return 1

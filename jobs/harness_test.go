@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -188,7 +187,7 @@ func newHarness(t testing.TB, scenes map[string]viggletest.Scenario) *harness {
 	}
 	t.Cleanup(stop)
 	h.url = u
-	h.dbPath = filepath.Join(t.TempDir(), "data", "bot.db")
+	h.dbPath = newDBRef(t)
 	h.db = openDB(t, h.dbPath)
 	h.vc = newClient(t, u)
 	h.opts = jobs.Options{
@@ -203,7 +202,7 @@ func newHarness(t testing.TB, scenes map[string]viggletest.Scenario) *harness {
 
 func openDB(t testing.TB, path string) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), path, nil)
+	db, err := openRef(context.Background(), path)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -97,7 +97,7 @@ func newKeyHarness(t *testing.T, scenes map[string]viggletest.Scenario) *harness
 	}
 	t.Cleanup(stop)
 	h.url = u
-	h.dbPath = filepath.Join(t.TempDir(), "data", "bot.db")
+	h.dbPath = newDBRef(t)
 	h.db = openDB(t, h.dbPath)
 	h.vc = keyClient(t, u, sharedKey)
 	h.opts = jobs.Options{
