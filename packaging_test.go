@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -480,6 +481,130 @@ func topLevelKeys(t *testing.T, top string) []string {
 		}
 	}
 	return keys
+}
+
+// The profile "postgres": PostgreSQL 17 with a volume, a pg_isready healthcheck and the password from .env,
+// and two shards of the bot's image on it, started once it is healthy. Without the profile, compose runs
+// the bot alone, as before.
+func TestComposePostgresProfile(t *testing.T) {
+	scalars, lists := yamlLite(t, "compose.yaml")
+	var services []string
+	for k := range scalars {
+		if rest, ok := strings.CutPrefix(k, "services."); ok {
+			if name, _, ok := strings.Cut(rest, "."); ok && !slices.Contains(services, name) {
+				services = append(services, name)
+			}
+		}
+	}
+	slices.Sort(services)
+	if want := []string{"bot", "postgres", "shard0", "shard1"}; !slices.Equal(services, want) {
+		t.Fatalf("compose services %v, want %v", services, want)
+	}
+	// Only the bot runs without a profile; everything else is in "postgres" alone.
+	if p := lists["services.bot.profiles"]; p != nil {
+		t.Errorf("compose: the bot has profiles %v: without a profile it must run as before", p)
+	}
+	for _, s := range services[1:] {
+		if p := lists["services."+s+".profiles"]; !slices.Equal(p, []string{"postgres"}) {
+			t.Errorf("compose: %s has profiles %v, want [postgres]", s, p)
+		}
+	}
+
+	const pg = "services.postgres."
+	if got := scalars[pg+"image"]; got != "postgres:17" {
+		t.Errorf("compose: postgres image %q, want postgres:17", got)
+	}
+	pwRef := regexp.MustCompile(`^\$\{POSTGRES_PASSWORD(:-)?\}$`)
+	if got := scalars[pg+"environment.POSTGRES_PASSWORD"]; !pwRef.MatchString(got) {
+		t.Errorf("compose: POSTGRES_PASSWORD=%q: want it from .env, ${POSTGRES_PASSWORD:-}", got)
+	}
+	user, dbName := scalars[pg+"environment.POSTGRES_USER"], scalars[pg+"environment.POSTGRES_DB"]
+	if user == "" || dbName == "" {
+		t.Errorf("compose: postgres needs POSTGRES_USER and POSTGRES_DB (got %q, %q)", user, dbName)
+	}
+	var dataVolume bool
+	for _, v := range lists[pg+"volumes"] {
+		src, dst, _ := strings.Cut(v, ":")
+		if dst == "/var/lib/postgresql/data" && slices.Contains(topLevelKeys(t, "volumes"), src) {
+			dataVolume = true
+		}
+	}
+	if !dataVolume {
+		t.Errorf("compose: postgres keeps its data in no declared volume at /var/lib/postgresql/data (%v)", lists[pg+"volumes"])
+	}
+	if hc := strings.Join(lists[pg+"healthcheck.test"], " "); !strings.Contains(hc, "pg_isready") ||
+		!strings.Contains(hc, user) || !strings.Contains(hc, dbName) {
+		t.Errorf("compose: postgres healthcheck %q: want pg_isready for %s on %s", hc, user, dbName)
+	}
+	if len(lists["services.postgres.ports"]) > 0 {
+		t.Errorf("compose: postgres publishes %v: the shards reach it on compose's network", lists["services.postgres.ports"])
+	}
+
+	ports := map[string]string{}
+	for _, p := range lists["services.bot.ports"] {
+		ports[p] = "bot"
+	}
+	for i, s := range []string{"shard0", "shard1"} {
+		svc := "services." + s + "."
+		for _, k := range []string{"image", "env_file", "restart", "stop_grace_period", "build"} {
+			if got, want := scalars[svc+k], scalars["services.bot."+k]; got != want {
+				t.Errorf("compose: %s %s = %q, the bot's is %q", s, k, got, want)
+			}
+		}
+		for _, k := range []string{"cap_drop", "security_opt"} {
+			if got, want := lists[svc+k], lists["services.bot."+k]; !slices.Equal(got, want) {
+				t.Errorf("compose: %s %s = %v, the bot's is %v", s, k, got, want)
+			}
+		}
+		if got := scalars[svc+"depends_on.postgres.condition"]; got != "service_healthy" {
+			t.Errorf("compose: %s depends on postgres %q, want condition: service_healthy", s, got)
+		}
+		envs := map[string]string{}
+		for k, v := range scalars {
+			if name, ok := strings.CutPrefix(k, svc+"environment."); ok {
+				envs[name] = v
+				if !isVariable(name) {
+					t.Errorf("compose: %s sets %s, which is not a variable of the configuration", s, name)
+				}
+			}
+		}
+		if envs["SHARD_COUNT"] != "2" || envs["SHARD_ID"] != strconv.Itoa(i) {
+			t.Errorf("compose: %s has SHARD_COUNT=%q SHARD_ID=%q, want 2 and %d", s, envs["SHARD_COUNT"], envs["SHARD_ID"], i)
+		}
+		u, err := url.Parse(strings.ReplaceAll(envs["DATABASE_URL"], "${POSTGRES_PASSWORD:-}", "hex0123"))
+		if err != nil || u.Scheme != "postgres" || u.Host != "postgres:5432" || u.Path != "/"+dbName || u.User.Username() != user {
+			t.Errorf("compose: %s DATABASE_URL=%q: want postgres://%s:${POSTGRES_PASSWORD:-}@postgres:5432/%s", s, envs["DATABASE_URL"], user, dbName)
+		} else if pw, _ := u.User.Password(); pw != "hex0123" {
+			t.Errorf("compose: %s DATABASE_URL=%q: the password must be ${POSTGRES_PASSWORD:-}, from .env", s, envs["DATABASE_URL"])
+		}
+		cfg, err := loadConfig(func(k string) string {
+			if k == "DATABASE_URL" {
+				return u.String()
+			}
+			return envs[k]
+		})
+		if err != nil {
+			t.Errorf("compose: %s's environment: %v", s, err)
+		} else if cfg.DatabaseURL == "" || cfg.ShardCount != 2 || cfg.ShardID != i {
+			t.Errorf("compose: %s's configuration: database %s, shard %d of %d", s, cfg.Database(), cfg.ShardID, cfg.ShardCount)
+		}
+		// HTTP_ADDR published on loopback, on a port of its own.
+		_, port, _ := strings.Cut(envs["HTTP_ADDR"], ":")
+		var published bool
+		for _, p := range lists[svc+"ports"] {
+			if other, ok := ports[p]; ok {
+				t.Errorf("compose: %s publishes %s as %s does", s, p, other)
+			}
+			ports[p] = s
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("compose: %s publishes %q on every interface", s, p)
+			}
+			published = published || strings.HasSuffix(p, ":"+port)
+		}
+		if port == "" || !published {
+			t.Errorf("compose: %s HTTP_ADDR=%q, ports %v: want its port published", s, envs["HTTP_ADDR"], lists[svc+"ports"])
+		}
+	}
 }
 
 // --- deploy/ ---
