@@ -75,6 +75,23 @@ func openBackend(tb testing.TB) *DB {
 	return db
 }
 
+// openTwice opens one fresh database of the backend under test twice, as two processes would.
+func openTwice(t *testing.T) []*DB {
+	t.Helper()
+	if testBackend == SQLite {
+		path := filepath.Join(t.TempDir(), "bot.db")
+		return []*DB{openAt(t, path), openAt(t, path)}
+	}
+	first := openBackend(t)
+	u, _ := testURLs.Load(first)
+	second, err := OpenPostgres(t.Context(), u.(string), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	return []*DB{first, second}
+}
+
 var testURLs sync.Map // *DB → the URL openBackend opened it at
 
 // plainSQL returns a pool on db's database without the store's placeholder and bool rewriting, for

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -128,11 +127,11 @@ func countRows(tb testing.TB, db *DB, query string, args ...any) int {
 }
 
 // TestLimitsAcrossProcesses inserts from two processes (two Opens of one file) at once: the limit
-// holds across them, since each group commit counts and inserts under SQLite's write lock.
+// holds across them, since each group commit counts and inserts under SQLite's write lock, or
+// PostgreSQL's advisory lock of the guild (two OpenPostgres of one schema).
 func TestLimitsAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "bot.db")
-	dbs := []*DB{openAt(t, path), openAt(t, path)}
+	dbs := openTwice(t)
 	setLimits(t, dbs[0], "g", Limits{ConcurrentPerUser: 2, RendersPerUserPerDay: 3, GuildRendersPerDay: 5})
 	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	const n = 60
