@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -94,25 +93,7 @@ func migratePostgres(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.PostgresFS,
-		goose.WithSlog(log),
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithSessionLocker(locker),
-	)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	for _, r := range results {
-		log.LogAttrs(ctx, slog.LevelInfo, "store: applied migration",
-			slog.String("source", "postgres/"+filepath.Base(r.Source.Path)),
-			slog.Int64("version", r.Source.Version),
-			slog.Duration("duration", r.Duration))
-	}
-	return nil
+	return up(ctx, log, goose.DialectPostgres, db, migrations.PostgresFS, "postgres/", goose.WithSessionLocker(locker))
 }
 
 // RedactURL returns a database URL fit for a log line or a message: the password, if any, is replaced

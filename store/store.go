@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -167,10 +168,14 @@ func (db *DB) init(ctx context.Context, path string) error {
 // (its verbose mode logs every statement) but bound to log, so it never writes to the standard
 // logger.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS,
-		goose.WithSlog(log),
-		goose.WithDisableGlobalRegistry(true),
-	)
+	return up(ctx, log, goose.DialectSQLite3, db, migrations.FS, "")
+}
+
+// up applies the pending migrations of files with goose's provider and logs each one applied (source
+// prefixed with dir).
+func up(ctx context.Context, log *slog.Logger, dialect goose.Dialect, db *sql.DB, files fs.FS, dir string, opts ...goose.ProviderOption) error {
+	p, err := goose.NewProvider(dialect, db, files,
+		append([]goose.ProviderOption{goose.WithSlog(log), goose.WithDisableGlobalRegistry(true)}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -180,7 +185,7 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	}
 	for _, r := range results {
 		log.LogAttrs(ctx, slog.LevelInfo, "store: applied migration",
-			slog.String("source", filepath.Base(r.Source.Path)),
+			slog.String("source", dir+filepath.Base(r.Source.Path)),
 			slog.Int64("version", r.Source.Version),
 			slog.Duration("duration", r.Duration))
 	}
