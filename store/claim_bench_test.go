@@ -70,6 +70,9 @@ func openShared(b *testing.B) (*DB, *DB) {
 //
 //   - one-process: 16 goroutines of one *DB (the engine's workers) each Claim a job among 10,000 queued
 //     ones and Release it, as a job's run begins and ends; one op = one Claim plus one Release.
+//   - two-processes-apart: the same on two *DB on one database (two bot processes), 16 goroutines each,
+//     each process on its own half of the jobs: if this is about twice one-process, what bounds one
+//     process is its store (the gate: one statement at a time per process), not the database.
 //   - two-processes: two *DB on the same database (two bot processes), 16 goroutines each, both walking
 //     the same b.N queued jobs in the same order and claiming each with an hour's lease, so that they
 //     race for every row; one op = one job claimed (two attempts). It fails unless every job was won by
@@ -80,29 +83,39 @@ func openShared(b *testing.B) (*DB, *DB) {
 //	VIGGLE_TEST_POSTGRES_URL=postgres://… GOTOOLCHAIN=auto go test -run '^$' -bench Claim -count 5 ./store/
 func BenchmarkClaim(b *testing.B) {
 	b.Run(string(testBackend), func(b *testing.B) {
-		b.Run("one-process", benchClaimOne)
+		b.Run("one-process", func(b *testing.B) { benchClaimOne(b, 1) })
+		b.Run("two-processes-apart", func(b *testing.B) { benchClaimOne(b, 2) })
 		b.Run("two-processes", benchClaimTwo)
 	})
 }
 
-func benchClaimOne(b *testing.B) {
-	db := openTest(b)
-	ids := seedQueued(b, db, "claim", claimSeed)
+// benchClaimOne runs procs processes (each *DB on one database) of claimWorkers goroutines each, every
+// goroutine claiming and releasing jobs of its process's share of claimSeed queued ones.
+func benchClaimOne(b *testing.B, procs int) {
+	dbs := []*DB{openTest(b)}
+	if procs == 2 {
+		a, c := openShared(b)
+		dbs = []*DB{a, c}
+	}
+	ids := seedQueued(b, dbs[0], "claim", claimSeed)
+	share := claimSeed / procs
 	ctx := b.Context()
-	var next atomic.Int64
-	b.SetParallelism((claimWorkers + 1) / 2) // × GOMAXPROCS (2 here) goroutines
+	var next, claims atomic.Int64
+	b.SetParallelism((procs*claimWorkers + 1) / 2) // × GOMAXPROCS (2 here) goroutines
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		p := int(next.Add(1)-1) % procs // goroutines alternate between the processes
+		db, owner := dbs[p], fmt.Sprint("bench-", p)
 		for pb.Next() {
-			id := ids[next.Add(1)%claimSeed]
+			id := ids[p*share+int(claims.Add(1))%share]
 			now := time.Now()
 			// One owner per process, as the engine's: two goroutines on the same job (after the walk
 			// wraps) both succeed, as the engine's own re-claim does.
-			if _, err := db.Claim(ctx, id, "bench-a", now, now.Add(time.Minute), ""); err != nil {
+			if _, err := db.Claim(ctx, id, owner, now, now.Add(time.Minute), ""); err != nil {
 				b.Error(err)
 				return
 			}
-			if err := db.Release(ctx, id, "bench-a"); err != nil {
+			if err := db.Release(ctx, id, owner); err != nil {
 				b.Error(err)
 				return
 			}
