@@ -111,7 +111,10 @@ func TestMultiProcessRendersOnceEach(t *testing.T) {
 		opts = append(opts, discordtest.WithGuild(g))
 	}
 	// Renders that poll a few times (long enough to be running when shard 1's process is killed), tiny videos.
-	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_mp": {Polls: 25, VideoSize: 2 << 10}}, opts...)
+	// The first wave's renders stay running at Viggle until shard 1's jobs have been taken over (so that
+	// the kill never lands in a delivery, which the next process would send again: a crash may repeat
+	// an upload it interrupted), then finish; the second wave's finish after a few polls. Tiny videos.
+	e := newBotEnv(t, map[string]viggletest.Scenario{"scene_hold": {Stuck: true}, "scene_mp": {Polls: 4, VideoSize: 2 << 10}}, opts...)
 	delete(e.vars, "DISCORD_GUILD_ID") // global commands: every guild has them
 	e.vars["VIGGLE_MAX_RPS"] = "1000"
 	e.vars["LOG_LEVEL"] = "info"
@@ -132,12 +135,12 @@ func TestMultiProcessRendersOnceEach(t *testing.T) {
 	waitLong(t, 30*time.Second, "commands registered", func() bool { return len(e.discord.Commands("")) > 0 })
 
 	var sent []*discordtest.Interaction
-	wave := func(n int) {
+	wave := func(n int, scene string) {
 		t.Helper()
 		for k := range n {
 			g := guilds[len(sent)%len(guilds)]
 			i, err := e.discord.SendCommand(t.Context(), discordtest.SlashCommand{
-				Name: "render", Options: map[string]any{"scene": "scene_mp", "map": "person_a=char_" + strconv.Itoa(k%7)},
+				Name: "render", Options: map[string]any{"scene": scene, "map": "person_a=char_" + strconv.Itoa(k%7)},
 				GuildID: g, UserID: []string{alice, bob}[k%2], Username: "member", // the guild's first channel
 			})
 			if err != nil {
@@ -153,10 +156,9 @@ func TestMultiProcessRendersOnceEach(t *testing.T) {
 		}
 		return c
 	}
-	wave(150)
+	wave(150, "scene_hold")
 	waitLong(t, 60*time.Second, "the first 150 renders submitted and running", func() bool {
-		c := states()
-		return e.viggle.Creates() >= 150 && c[store.StateQueued]+c[store.StateSubmitting] == 0 && c[store.StateRunning] > 100
+		return e.viggle.Creates() >= 150 && states()[store.StateRunning] == 150
 	})
 	killedRunning := 0
 	for _, i := range sent {
@@ -164,17 +166,41 @@ func TestMultiProcessRendersOnceEach(t *testing.T) {
 			killedRunning++
 		}
 	}
+	deadPid := "/" + strconv.Itoa(first1.Process.Pid) + "/"
 	if err := first1.Process.Kill(); err != nil { // SIGKILL, renders of shard 1 still running at Viggle
 		t.Fatal(err)
 	}
 	first1.Wait()
+	killedAt := time.Now()
 	sessions := e.discord.Sessions()
 	e.procBot(t, dbURL, shard("1"))
 	waitLong(t, 30*time.Second, "the new process of shard 1 connected", func() bool { return e.discord.Sessions() > sessions })
 	if err := e.discord.WaitShardReady(ctx, 1, 2); err != nil {
 		t.Fatalf("shard 1 never reconnected: %v", err)
 	}
-	wave(150)
+	// The new process takes over the dead one's jobs at once (the holder is a dead pid of this machine),
+	// well within the lease time.
+	held := func() int {
+		n := 0
+		for _, owner := range []string{alice, bob} {
+			for _, g := range guilds {
+				list, err := db.ListByOwner(t.Context(), store.ListFilter{Origin: store.OriginDiscord, GuildID: g, OwnerID: owner, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, j := range list {
+					if strings.Contains(j.LeaseOwner, deadPid) {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	waitLong(t, 20*time.Second, "the dead process's jobs taken over", func() bool { return held() == 0 })
+	takeover := time.Since(killedAt)
+	e.viggle.SetScenario("scene_hold", viggletest.Scenario{Polls: 1, VideoSize: 2 << 10}) // done at the next poll
+	wave(150, "scene_mp")
 
 	waitLong(t, 90*time.Second, "all 300 renders delivered", func() bool { return states()[store.StateDelivered] == 300 })
 	if n := e.viggle.Creates(); n != 300 {
@@ -204,18 +230,26 @@ func TestMultiProcessRendersOnceEach(t *testing.T) {
 			viggleIDs[found.ViggleJobID] = true
 		}
 	}
-	// Delivered once: one upload (the video, small enough to attach) per render.
-	uploads := 0
+	// Delivered once: one upload of each job's video (small enough to attach, named after its job).
+	uploads, perFile := 0, map[string]int{}
 	for _, r := range e.discord.Requests() {
 		if len(r.Files) > 0 && r.Status < 300 {
 			uploads++
+			for _, f := range r.Files {
+				perFile[f.Name]++
+			}
 		}
 	}
-	if uploads != 300 {
-		t.Errorf("%d uploads to Discord, want 300 (one per render)", uploads)
+	if uploads != 300 || len(perFile) != 300 {
+		t.Errorf("%d uploads of %d files to Discord, want 300 of 300 (one per render)", uploads, len(perFile))
 	}
-	t.Logf("300 renders over 3 processes (one SIGKILLed after %d renders of its shard were sent), %d POSTs, %d uploads, in %s",
-		killedRunning, e.viggle.Creates(), uploads, time.Since(start).Round(time.Millisecond))
+	for name, n := range perFile {
+		if n != 1 {
+			t.Errorf("%s uploaded %d times", name, n)
+		}
+	}
+	t.Logf("300 renders over 3 processes (one SIGKILLed with %d renders of its shard running, taken over in %s), %d POSTs, %d uploads, in %s",
+		killedRunning, takeover.Round(time.Millisecond), e.viggle.Creates(), uploads, time.Since(start).Round(time.Millisecond))
 }
 
 // TestMultiProcessConcurrentLimit: two bot processes on one PostgreSQL database serve HTTP interactions
