@@ -42,8 +42,8 @@ func (db *DB) Backend() Backend {
 
 // postgresConns is how many connections one process keeps to PostgreSQL. The store's gate still lets one
 // statement or transaction run at a time (see gate.go), as with SQLite, so that the two backends behave
-// alike; the second connection serves goose's migration lock, held on a connection of its own while the
-// migrations run on another.
+// alike (BENCHMARKS.md measures what that costs); the second connection serves DB.SQL()'s callers
+// (check, tests) beside it. The migrations run on a pool of their own, before this one opens.
 const postgresConns = 2
 
 // OpenPostgres opens the PostgreSQL database at databaseURL (postgres://user:pass@host:5432/db?sslmode=…,
