@@ -2,9 +2,7 @@ package jobs_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,26 +19,7 @@ import (
 const jobsBackendEnv = "VIGGLE_JOBS_TEST_BACKEND"
 
 func runOnBothBackends(m *testing.M) int {
-	if os.Getenv(jobsBackendEnv) == string(store.Postgres) {
-		return m.Run()
-	}
-	code := m.Run()
-	if _, ok, why := pgtest.Available(); !ok {
-		fmt.Fprintf(os.Stderr, "jobs: the suite on PostgreSQL is skipped: %s\n", why)
-		if pgtest.Required() {
-			code = max(code, 1)
-		}
-		return code
-	}
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
-	cmd.Env = append(os.Environ(), jobsBackendEnv+"="+string(store.Postgres))
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	fmt.Fprintln(os.Stderr, "jobs: running the suite again on PostgreSQL")
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "jobs: the suite on PostgreSQL: %v\n", err)
-		code = max(code, 1)
-	}
-	return code
+	return pgtest.RunAgainOnPostgres(m, "jobs", jobsBackendEnv)
 }
 
 // newDBRef returns the reference of a fresh database of the backend under test.

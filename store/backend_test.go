@@ -2,9 +2,7 @@ package store
 
 import (
 	"database/sql"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -28,25 +26,8 @@ var testBackend = SQLite
 func TestMain(m *testing.M) {
 	if os.Getenv(storeBackendEnv) == string(Postgres) {
 		testBackend = Postgres
-		os.Exit(m.Run())
 	}
-	code := m.Run()
-	if _, ok, why := pgtest.Available(); !ok {
-		fmt.Fprintf(os.Stderr, "store: the suite on PostgreSQL is skipped: %s\n", why)
-		if pgtest.Required() {
-			code = max(code, 1)
-		}
-		os.Exit(code)
-	}
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
-	cmd.Env = append(os.Environ(), storeBackendEnv+"="+string(Postgres))
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	fmt.Fprintln(os.Stderr, "store: running the suite again on PostgreSQL")
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "store: the suite on PostgreSQL: %v\n", err)
-		code = max(code, 1)
-	}
-	os.Exit(code)
+	os.Exit(pgtest.RunAgainOnPostgres(m, "store", storeBackendEnv))
 }
 
 // sqliteOnly skips a test of something only SQLite has when the suite runs on PostgreSQL.

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -195,4 +196,32 @@ func Database(tb testing.TB) string {
 	u.Path = "/" + db
 	u.RawPath = ""
 	return u.String()
+}
+
+// RunAgainOnPostgres is a TestMain's body for a package whose suite runs on both stores: with env set to
+// "postgres" (the second run) it runs the suite once, as the run on PostgreSQL. Otherwise it runs the
+// suite (on SQLite), then, when a server is available, this test binary again with the same flags and
+// env=postgres, and returns the worse exit code. Without a server the second run is skipped with a
+// message, or counted as a failure when Required.
+func RunAgainOnPostgres(m *testing.M, pkg, env string) int {
+	if os.Getenv(env) == "postgres" {
+		return m.Run()
+	}
+	code := m.Run()
+	if _, ok, why := Available(); !ok {
+		fmt.Fprintf(os.Stderr, "%s: the suite on PostgreSQL is skipped: %s\n", pkg, why)
+		if Required() {
+			code = max(code, 1)
+		}
+		return code
+	}
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), env+"=postgres")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Fprintf(os.Stderr, "%s: running the suite again on PostgreSQL\n", pkg)
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: the suite on PostgreSQL: %v\n", pkg, err)
+		code = max(code, 1)
+	}
+	return code
 }
