@@ -369,9 +369,18 @@ func (e *botEnv) waitJob(t *testing.T, owner string, i *discordtest.Interaction,
 // database and fakes; it is killed when the test ends, and its logs are checked for secrets.
 func (e *botEnv) childBot(t *testing.T) (*exec.Cmd, *testkit.SyncBuffer) {
 	t.Helper()
+	return e.childBotWith(t, nil)
+}
+
+// childBotWith is childBot with extra variables over the env's (a shard's SHARD_ID, a database URL).
+func (e *botEnv) childBotWith(t *testing.T, extra map[string]string) (*exec.Cmd, *testkit.SyncBuffer) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
 	for k, v := range e.vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	for k, v := range extra {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	logs := &testkit.SyncBuffer{}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -26,34 +25,15 @@ import (
 // Several bot processes on one PostgreSQL database (issue 12), each a child process (this test binary,
 // see TestMain), against the in-process fakes of Discord and Viggle.
 
-// procBot starts a bot process on e's fakes with e.vars plus extra, its own DATABASE_PATH folder (for
-// temporary downloads) and DATABASE_URL; it is killed when the test ends. Its logs are checked for
-// secrets.
+// procBot starts a bot process (childBotWith) on e's fakes with e.vars plus extra, DATABASE_URL, and a
+// DATABASE_PATH folder of its own (for temporary downloads).
 func (e *botEnv) procBot(t *testing.T, databaseURL string, extra map[string]string) (*exec.Cmd, *testkit.SyncBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "VB_BOT_CHILD=1")
-	for k, v := range e.vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, "DATABASE_URL="+databaseURL, "DATABASE_PATH="+filepath.Join(t.TempDir(), "data", "bot.db"))
+	vars := map[string]string{"DATABASE_URL": databaseURL, "DATABASE_PATH": filepath.Join(t.TempDir(), "data", "bot.db")}
 	for k, v := range extra {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		vars[k] = v
 	}
-	logs := &testkit.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		e.checkLogs(t, "a bot process's logs", logs.String())
-		if t.Failed() {
-			t.Logf("logs of bot process %d %v:\n%s", cmd.Process.Pid, extra, logs.String())
-		}
-	})
-	return cmd, logs
+	return e.childBotWith(t, vars)
 }
 
 // openShared opens the test's own handle on the processes' PostgreSQL database.

@@ -18,10 +18,6 @@ import (
 // opens again with openRef.
 const jobsBackendEnv = "VIGGLE_JOBS_TEST_BACKEND"
 
-func runOnBothBackends(m *testing.M) int {
-	return pgtest.RunAgainOnPostgres(m, "jobs", jobsBackendEnv)
-}
-
 // newDBRef returns the reference of a fresh database of the backend under test.
 func newDBRef(t testing.TB) string {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viggle-bot/viggle-bot/internal/pgtest"
 	"github.com/viggle-bot/viggle-bot/internal/viggletest"
 	"github.com/viggle-bot/viggle-bot/jobs"
 	"github.com/viggle-bot/viggle-bot/store"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("JOBS_FAKE_CHILD") == "1" {
 		os.Exit(fakeChild())
 	}
-	os.Exit(runOnBothBackends(m))
+	os.Exit(pgtest.RunAgainOnPostgres(m, "jobs", jobsBackendEnv)) // see backend_test.go
 }
 
 // fileNotifier appends one line per outcome to a file, so that deliveries can be counted across

@@ -64,16 +64,16 @@ func OpenPostgres(ctx context.Context, databaseURL string, log *slog.Logger) (*D
 		return nil, fmt.Errorf("store: open %s: %s", shown, redact(err.Error(), databaseURL))
 	}
 	password := cfg.Password
-	wrap := func(what string, err error) error {
-		return fmt.Errorf("store: open %s: %s%s", shown, what, redact(err.Error(), password))
+	wrap := func(err error) error {
+		return fmt.Errorf("store: open %s: %s", shown, redact(err.Error(), password))
 	}
 	plain := sql.OpenDB(stdlib.GetConnector(*cfg))
 	defer plain.Close()
 	if err := plain.PingContext(ctx); err != nil {
-		return nil, wrap("", err)
+		return nil, wrap(err)
 	}
 	if err := migratePostgres(ctx, plain, log); err != nil {
-		return nil, wrap("", err)
+		return nil, wrap(err)
 	}
 	sqldb := sql.OpenDB(qmarkConnector{stdlib.GetConnector(*cfg)})
 	sqldb.SetMaxOpenConns(postgresConns)
@@ -81,7 +81,7 @@ func OpenPostgres(ctx context.Context, databaseURL string, log *slog.Logger) (*D
 	db := &DB{sql: sqldb, log: log, now: time.Now, pg: true}
 	if err := db.prepareStmts(ctx); err != nil {
 		sqldb.Close()
-		return nil, wrap("", err)
+		return nil, wrap(err)
 	}
 	return db, nil
 }
